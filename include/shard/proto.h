@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * shard wire protocol between the kernel client (and later, peer daemons)
+ * and a storage daemon. One copy, included by kmod/ and userspace/.
+ *
+ * A connection is a TCP stream of messages. Every message starts with a
+ * fixed 64-byte little-endian header; a payload of hdr.len bytes follows
+ * when the opcode carries one (requests: WRITE; replies: READ, HELLO).
+ *
+ * The client opens with HELLO; the daemon answers with a HELLO reply whose
+ * payload is struct shard_hello. After that the client sends requests and
+ * the daemon answers each one with exactly one reply carrying the same tag,
+ * in any order. A daemon consumes a request's whole payload before it
+ * replies to it.
+ *
+ * Every crc here is the standard CRC-32C (Castagnoli, as iSCSI: initial
+ * value ~0, final xor ~0; "123456789" gives 0xe3069283). Both headers are
+ * protected by hdr_crc, the crc of the first 60 bytes of the header; a
+ * payload by data_crc. A message
+ * with a bad magic, version, header crc, opcode, or a length above
+ * SHARD_MAX_IO is a protocol error: the receiver drops the connection.
+ * A payload crc mismatch on a request is answered with SHARD_S_BADCRC;
+ * on a reply the client drops the connection and resends.
+ *
+ * Opcodes: READ returns len bytes (never-written ranges read as zeroes);
+ * WRITE stores its payload; DISCARD and WRITE_ZEROES make len bytes read
+ * as zeroes and carry no payload (a daemon may free the space); FLUSH
+ * makes every write this daemon acknowledged before it durable, and FUA
+ * on a WRITE makes that write durable before its reply; PING is answered
+ * with an empty reply. FLUSH and PING ignore the object fields.
+ *
+ * Objects: a request addresses (pool, volume, object index); its offset
+ * and length lie within one object (object size = 1 << obj_order, carried
+ * in every request so that a daemon needs no per-volume state).
+ */
+#ifndef _SHARD_PROTO_H
+#define _SHARD_PROTO_H
+
+#include <linux/types.h>
+
+#define SHARD_PROTO_VERSION	1
+#define SHARD_REQ_MAGIC		0x51524453U	/* "SDRQ" on the wire */
+#define SHARD_REPLY_MAGIC	0x50524453U	/* "SDRP" on the wire */
+#define SHARD_DEFAULT_PORT	7410
+
+/* The largest payload of one message; the kernel never sends more. */
+#define SHARD_MAX_IO		(1U << 20)
+/* Daemons keep one crc32c per block of this size. */
+#define SHARD_BLOCK_SIZE	4096U
+#define SHARD_SECTOR_SIZE	512U
+
+enum shard_op {
+	SHARD_OP_HELLO		= 1,
+	SHARD_OP_PING		= 2,
+	SHARD_OP_READ		= 3,
+	SHARD_OP_WRITE		= 4,
+	SHARD_OP_FLUSH		= 5,
+	SHARD_OP_DISCARD	= 6,
+	SHARD_OP_WRITE_ZEROES	= 7,
+	__SHARD_OP_MAX
+};
+
+/* Request flags. */
+#define SHARD_F_FUA		(1U << 0)	/* durable before the reply */
+#define SHARD_F_ALL		SHARD_F_FUA
+
+/* Reply status: 0 or one of these. */
+enum shard_status {
+	SHARD_S_OK		= 0,
+	SHARD_S_IO		= 1,	/* the daemon's disk failed */
+	SHARD_S_BADCRC		= 2,	/* payload crc mismatch on receipt */
+	SHARD_S_CORRUPT		= 3,	/* stored data failed its checksum */
+	SHARD_S_INVAL		= 4,	/* well formed but not acceptable */
+	SHARD_S_STALE		= 5,	/* not this PG's primary at this epoch */
+	SHARD_S_NOSPC		= 6,
+	SHARD_S_ROFS		= 7,
+	__SHARD_S_MAX
+};
+
+struct shard_req {
+	__le32 magic;
+	__u8 version;
+	__u8 opcode;		/* enum shard_op */
+	__le16 flags;		/* SHARD_F_* */
+	__le32 len;		/* payload (WRITE) or bytes asked for (READ) */
+	__u8 obj_order;		/* log2 of the object size */
+	__u8 reserved[3];
+	__le64 tag;		/* opaque to the daemon, echoed in the reply */
+	__le64 epoch;		/* the client's map epoch */
+	__le64 volume;		/* volume id */
+	__le64 object;		/* object index within the volume */
+	__le32 offset;		/* byte offset within the object */
+	__le32 pool;		/* pool id */
+	__le32 data_crc;	/* crc32c of the payload, 0 without one */
+	__le32 hdr_crc;
+};
+
+struct shard_reply {
+	__le32 magic;
+	__u8 version;
+	__u8 opcode;		/* echoed */
+	__le16 reserved0;
+	__le32 status;		/* enum shard_status */
+	__le32 len;		/* payload that follows */
+	__le64 tag;		/* echoed */
+	__le64 epoch;		/* the daemon's map epoch */
+	__le64 reserved[3];
+	__le32 data_crc;
+	__le32 hdr_crc;
+};
+
+/* Payload of the daemon's HELLO reply. */
+struct shard_hello {
+	__le32 daemon_id;
+	__le32 flags;
+	__le64 capacity;	/* bytes */
+	__le64 reserved[2];
+};
+
+#define SHARD_HDR_SIZE		64
+#define SHARD_HDR_CRC_LEN	60
+
+/* Sizes are part of the protocol: fail the build if they drift. */
+#ifdef __KERNEL__
+#include <linux/build_bug.h>
+#define SHARD_PROTO_ASSERT(e, m) static_assert(e, m)
+#else
+#include <assert.h>
+#define SHARD_PROTO_ASSERT(e, m) static_assert(e, m)
+#endif
+SHARD_PROTO_ASSERT(sizeof(struct shard_req) == SHARD_HDR_SIZE, "req size");
+SHARD_PROTO_ASSERT(sizeof(struct shard_reply) == SHARD_HDR_SIZE, "reply size");
+SHARD_PROTO_ASSERT(sizeof(struct shard_hello) == 32, "hello size");
+
+/* True when an opcode's request carries a payload. */
+static inline int shard_op_has_req_payload(unsigned int op)
+{
+	return op == SHARD_OP_WRITE;
+}
+
+/* True when a successful reply to this opcode carries a payload. */
+static inline int shard_op_has_reply_payload(unsigned int op)
+{
+	return op == SHARD_OP_READ || op == SHARD_OP_HELLO;
+}
+
+#endif /* _SHARD_PROTO_H */

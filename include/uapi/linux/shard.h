@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * shard: generic netlink interface of the shard block driver.
+ *
+ * Family "shard", version SHARD_GENL_VERSION, multicast group "events".
+ * Every mutating command needs CAP_NET_ADMIN. Attributes are validated
+ * strictly: unknown attributes, wrong types and out-of-range values are
+ * refused with an extack message.
+ *
+ * SHARD_CMD_SET_MAP: installs a new placement map. Refused when its epoch
+ *   is lower than the current one; an equal epoch replaces nothing and
+ *   succeeds.
+ *     SHARD_ATTR_EPOCH: u64, required
+ *     SHARD_ATTR_DAEMONS: nest, required; one SHARD_ATTR_DAEMON per daemon
+ *       SHARD_ATTR_DAEMON: nest
+ *         SHARD_DAEMON_ATTR_ID: u32 (< SHARD_MAX_DAEMON_ID), required
+ *         SHARD_DAEMON_ATTR_ADDR: binary, struct in_addr or struct in6_addr
+ *         SHARD_DAEMON_ATTR_PORT: u16, host order, non-zero
+ *         SHARD_DAEMON_ATTR_FLAGS: u32, SHARD_DAEMON_F_*
+ *     SHARD_ATTR_POOLS: nest, required; one SHARD_ATTR_POOL per pool
+ *       SHARD_ATTR_POOL: nest
+ *         SHARD_POOL_ATTR_ID: u32, required
+ *         SHARD_POOL_ATTR_PG_COUNT: u32 (1 .. SHARD_MAX_PGS), required
+ *         SHARD_POOL_ATTR_WIDTH: u32 (1 .. SHARD_MAX_WIDTH), members per PG
+ *         SHARD_POOL_ATTR_PG_TABLE: binary, pg_count * width __u32 daemon
+ *           ids in host order, PG-major; member 0 is the primary;
+ *           SHARD_DAEMON_NONE marks an empty slot. Every id must be a
+ *           daemon of this map.
+ *
+ * SHARD_CMD_ADD_DEV: creates /dev/shardN for a volume; replies with
+ *   SHARD_ATTR_DEV_INDEX.
+ *     SHARD_ATTR_POOL_ID: u32, required
+ *     SHARD_ATTR_VOLUME_ID: u64, required
+ *     SHARD_ATTR_SIZE: u64 bytes, multiple of 512, required
+ *     SHARD_ATTR_OBJ_ORDER: u8, log2 of the object size
+ *       (SHARD_MIN_OBJ_ORDER .. SHARD_MAX_OBJ_ORDER, default 22)
+ *     SHARD_ATTR_READ_ONLY: flag
+ *     SHARD_ATTR_TIMEOUT: u32 seconds a request may wait for its daemon
+ *       before it fails with EIO; 0 (default) waits forever
+ *     SHARD_ATTR_POOL_NAME, SHARD_ATTR_VOLUME_NAME: strings, shown in sysfs
+ *       (for the udev rule that makes /dev/shard/POOL/VOLUME)
+ *
+ * SHARD_CMD_REMOVE_DEV: removes a device.
+ *     SHARD_ATTR_DEV_INDEX: u32, required
+ *     SHARD_ATTR_FORCE: flag; without it a device that is open is refused
+ *       (EBUSY); with it, pending requests fail and the device goes away
+ *
+ * SHARD_CMD_RESIZE_DEV: changes a device's size.
+ *     SHARD_ATTR_DEV_INDEX: u32, required
+ *     SHARD_ATTR_SIZE: u64 bytes, required
+ *
+ * SHARD_CMD_GET_DEV: dump (or one device with SHARD_ATTR_DEV_INDEX); each
+ *   message carries SHARD_ATTR_DEV_INDEX, SHARD_ATTR_POOL_ID,
+ *   SHARD_ATTR_VOLUME_ID, SHARD_ATTR_SIZE, SHARD_ATTR_OBJ_ORDER,
+ *   SHARD_ATTR_READ_ONLY, SHARD_ATTR_TIMEOUT, SHARD_ATTR_OPEN_COUNT,
+ *   SHARD_ATTR_INFLIGHT, SHARD_ATTR_HELD and the names.
+ *
+ * SHARD_CMD_GET_STATUS: the current SHARD_ATTR_EPOCH and SHARD_ATTR_DAEMONS,
+ *   each daemon with SHARD_DAEMON_ATTR_CONNECTED (connections up).
+ *
+ * SHARD_CMD_EVENT: multicast only, group "events".
+ *     SHARD_ATTR_EVENT: u32, SHARD_EVENT_*
+ *     SHARD_ATTR_DAEMON_ID, SHARD_ATTR_DEV_INDEX, SHARD_ATTR_ERRNO (u32)
+ *       as the event needs
+ */
+#ifndef _UAPI_LINUX_SHARD_H
+#define _UAPI_LINUX_SHARD_H
+
+#include <linux/types.h>
+
+#define SHARD_GENL_NAME		"shard"
+#define SHARD_GENL_VERSION	1
+#define SHARD_GENL_MCGRP_EVENTS	"events"
+
+#define SHARD_DAEMON_NONE	0xffffffffU
+#define SHARD_MAX_DAEMON_ID	65536
+#define SHARD_MAX_DAEMONS	1024
+#define SHARD_MAX_POOLS		64
+#define SHARD_MAX_PGS		65536
+#define SHARD_MAX_WIDTH		16
+#define SHARD_MIN_OBJ_ORDER	16
+#define SHARD_MAX_OBJ_ORDER	26
+#define SHARD_DEFAULT_OBJ_ORDER	22
+#define SHARD_MAX_NAME		128
+
+enum shard_nl_cmd {
+	SHARD_CMD_UNSPEC,
+	SHARD_CMD_SET_MAP,
+	SHARD_CMD_ADD_DEV,
+	SHARD_CMD_REMOVE_DEV,
+	SHARD_CMD_RESIZE_DEV,
+	SHARD_CMD_GET_DEV,
+	SHARD_CMD_GET_STATUS,
+	SHARD_CMD_EVENT,
+	__SHARD_CMD_MAX
+};
+#define SHARD_CMD_MAX (__SHARD_CMD_MAX - 1)
+
+enum shard_attr {
+	SHARD_ATTR_UNSPEC,
+	SHARD_ATTR_EPOCH,		/* u64 */
+	SHARD_ATTR_DAEMONS,		/* nest of SHARD_ATTR_DAEMON */
+	SHARD_ATTR_DAEMON,		/* nest of SHARD_DAEMON_ATTR_* */
+	SHARD_ATTR_POOLS,		/* nest of SHARD_ATTR_POOL */
+	SHARD_ATTR_POOL,		/* nest of SHARD_POOL_ATTR_* */
+	SHARD_ATTR_DEV_INDEX,		/* u32 */
+	SHARD_ATTR_POOL_ID,		/* u32 */
+	SHARD_ATTR_VOLUME_ID,		/* u64 */
+	SHARD_ATTR_SIZE,		/* u64, bytes */
+	SHARD_ATTR_OBJ_ORDER,		/* u8 */
+	SHARD_ATTR_READ_ONLY,		/* flag */
+	SHARD_ATTR_TIMEOUT,		/* u32, seconds */
+	SHARD_ATTR_FORCE,		/* flag */
+	SHARD_ATTR_POOL_NAME,		/* string */
+	SHARD_ATTR_VOLUME_NAME,		/* string */
+	SHARD_ATTR_OPEN_COUNT,		/* u32 */
+	SHARD_ATTR_INFLIGHT,		/* u32 */
+	SHARD_ATTR_HELD,		/* u32 */
+	SHARD_ATTR_EVENT,		/* u32, SHARD_EVENT_* */
+	SHARD_ATTR_DAEMON_ID,		/* u32 */
+	SHARD_ATTR_ERRNO,		/* u32 */
+	SHARD_ATTR_PAD,
+	__SHARD_ATTR_MAX
+};
+#define SHARD_ATTR_MAX (__SHARD_ATTR_MAX - 1)
+
+enum shard_daemon_attr {
+	SHARD_DAEMON_ATTR_UNSPEC,
+	SHARD_DAEMON_ATTR_ID,		/* u32 */
+	SHARD_DAEMON_ATTR_ADDR,		/* binary: in_addr or in6_addr */
+	SHARD_DAEMON_ATTR_PORT,		/* u16 */
+	SHARD_DAEMON_ATTR_FLAGS,	/* u32 */
+	SHARD_DAEMON_ATTR_CONNECTED,	/* u32, connections up (status) */
+	__SHARD_DAEMON_ATTR_MAX
+};
+#define SHARD_DAEMON_ATTR_MAX (__SHARD_DAEMON_ATTR_MAX - 1)
+
+/* SHARD_DAEMON_ATTR_FLAGS */
+#define SHARD_DAEMON_F_UP	(1U << 0)
+#define SHARD_DAEMON_F_ALL	SHARD_DAEMON_F_UP
+
+enum shard_pool_attr {
+	SHARD_POOL_ATTR_UNSPEC,
+	SHARD_POOL_ATTR_ID,		/* u32 */
+	SHARD_POOL_ATTR_PG_COUNT,	/* u32 */
+	SHARD_POOL_ATTR_WIDTH,		/* u32 */
+	SHARD_POOL_ATTR_PG_TABLE,	/* binary, __u32[pg_count * width] */
+	__SHARD_POOL_ATTR_MAX
+};
+#define SHARD_POOL_ATTR_MAX (__SHARD_POOL_ATTR_MAX - 1)
+
+enum shard_event {
+	SHARD_EVENT_UNSPEC,
+	SHARD_EVENT_DAEMON_UNREACHABLE,
+	SHARD_EVENT_DAEMON_CONNECTED,
+	SHARD_EVENT_IO_ERROR,
+	__SHARD_EVENT_MAX
+};
+#define SHARD_EVENT_MAX (__SHARD_EVENT_MAX - 1)
+
+#endif /* _UAPI_LINUX_SHARD_H */

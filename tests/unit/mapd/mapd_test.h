@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for shard-mapd's unit tests: a temporary state directory, and
+ * a fake kernel that records what it is asked.
+ */
+#ifndef _MAPD_TEST_H
+#define _MAPD_TEST_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "mapd.h"
+
+static inline char *test_tmpdir(void)
+{
+	char tmpl[] = "/tmp/mapd-test.XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	return d ? strdup(d) : NULL;
+}
+
+static inline void test_rmdir(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* A fake kernel: devices in an array, every call counted. */
+struct fake_kernel {
+	struct kdev devs[16];
+	size_t ndevs;
+	uint64_t epoch;		/* the map it was given */
+	int set_maps;
+	int fail_add;		/* -errno for the next add_dev */
+	int fail_remove;
+	uint32_t last_resize_index;
+	uint64_t last_resize_size;
+	bool not_loaded;
+};
+
+static int fk_set_map(void *priv, const struct mapd_state *st,
+		      struct kerr *err)
+{
+	struct fake_kernel *fk = priv;
+
+	if (fk->not_loaded) {
+		snprintf(err->msg, sizeof(err->msg), "not loaded");
+		return -KERNEL_ENOTLOADED;
+	}
+	if (st->epoch < fk->epoch) {
+		snprintf(err->msg, sizeof(err->msg), "stale epoch");
+		return -ESTALE;
+	}
+	fk->epoch = st->epoch;
+	fk->set_maps++;
+	return 0;
+}
+
+static int fk_add_dev(void *priv, const struct kdev_spec *s,
+		      uint32_t *index, struct kerr *err)
+{
+	struct fake_kernel *fk = priv;
+	struct kdev *d;
+	uint32_t i;
+
+	if (fk->fail_add) {
+		int ret = fk->fail_add;
+
+		fk->fail_add = 0;
+		snprintf(err->msg, sizeof(err->msg), "kernel: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	for (i = 0; ; i++) {	/* lowest free index */
+		size_t k;
+
+		for (k = 0; k < fk->ndevs && fk->devs[k].index != i; k++)
+			;
+		if (k == fk->ndevs)
+			break;
+	}
+	d = &fk->devs[fk->ndevs++];
+	memset(d, 0, sizeof(*d));
+	d->index = i;
+	d->pool_id = s->pool_id;
+	d->volume_id = s->volume_id;
+	d->size = s->size;
+	d->obj_order = s->obj_order;
+	d->read_only = s->read_only;
+	d->timeout = s->timeout;
+	snprintf(d->pool_name, sizeof(d->pool_name), "%s", s->pool_name);
+	snprintf(d->volume_name, sizeof(d->volume_name), "%s",
+		 s->volume_name);
+	*index = i;
+	return 0;
+}
+
+static struct kdev *fk_find(struct fake_kernel *fk, uint32_t index)
+{
+	size_t i;
+
+	for (i = 0; i < fk->ndevs; i++)
+		if (fk->devs[i].index == index)
+			return &fk->devs[i];
+	return NULL;
+}
+
+static int fk_remove_dev(void *priv, uint32_t index, bool force,
+			 struct kerr *err)
+{
+	struct fake_kernel *fk = priv;
+	struct kdev *d = fk_find(fk, index);
+
+	if (!d) {
+		snprintf(err->msg, sizeof(err->msg), "kernel: no such device");
+		return -ENODEV;
+	}
+	if (d->open_count && !force) {
+		snprintf(err->msg, sizeof(err->msg), "kernel: busy");
+		return -EBUSY;
+	}
+	*d = fk->devs[--fk->ndevs];
+	return 0;
+}
+
+static int fk_resize_dev(void *priv, uint32_t index, uint64_t size,
+			 struct kerr *err)
+{
+	struct fake_kernel *fk = priv;
+	struct kdev *d = fk_find(fk, index);
+
+	if (!d) {
+		snprintf(err->msg, sizeof(err->msg), "kernel: no such device");
+		return -ENODEV;
+	}
+	d->size = size;
+	fk->last_resize_index = index;
+	fk->last_resize_size = size;
+	return 0;
+}
+
+static int fk_list_devs(void *priv, struct kdev **devs, size_t *n,
+			struct kerr *err)
+{
+	struct fake_kernel *fk = priv;
+
+	if (fk->not_loaded) {
+		snprintf(err->msg, sizeof(err->msg), "not loaded");
+		return -KERNEL_ENOTLOADED;
+	}
+	*devs = calloc(fk->ndevs + 1, sizeof(**devs));
+	if (!*devs)
+		return -ENOMEM;
+	memcpy(*devs, fk->devs, fk->ndevs * sizeof(**devs));
+	*n = fk->ndevs;
+	return 0;
+}
+
+static int fk_get_status(void *priv, struct kstatus *ks, struct kerr *err)
+{
+	struct fake_kernel *fk = priv;
+
+	memset(ks, 0, sizeof(*ks));
+	if (fk->not_loaded) {
+		snprintf(err->msg, sizeof(err->msg), "not loaded");
+		return -KERNEL_ENOTLOADED;
+	}
+	ks->epoch = fk->epoch;
+	ks->daemons = calloc(1, sizeof(*ks->daemons));
+	if (!ks->daemons)
+		return -ENOMEM;
+	ks->daemons[0].id = 1;
+	ks->daemons[0].connected = 2;
+	ks->ndaemons = 1;
+	return 0;
+}
+
+static void fk_close(void *priv)
+{
+	(void)priv;
+}
+
+static const struct kernel_ops fake_kernel_ops = {
+	.set_map	= fk_set_map,
+	.add_dev	= fk_add_dev,
+	.remove_dev	= fk_remove_dev,
+	.resize_dev	= fk_resize_dev,
+	.list_devs	= fk_list_devs,
+	.get_status	= fk_get_status,
+	.close		= fk_close,
+};
+
+/* Sends one request line, returns the parsed reply (never NULL). */
+static inline json_t *test_request(struct mapd *m, const char *line)
+{
+	char *out = mapd_handle_line(m, line, strlen(line));
+	json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+
+	free(out);
+	return j ? j : json_object();
+}
+
+static inline bool reply_ok(json_t *r)
+{
+	return json_is_true(json_object_get(r, "ok"));
+}
+
+static inline const char *reply_error(json_t *r)
+{
+	const char *e = json_string_value(json_object_get(r, "error"));
+
+	return e ? e : "";
+}
+
+#endif /* _MAPD_TEST_H */

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * shardctl: the admin CLI of shard. One file per subcommand, each with
+ * an x_main(argc, argv) (argv[0] is the subcommand's name) and an
+ * x_request() that turns the arguments into a shard-mapd request, so
+ * that argument handling is testable without a server.
+ */
+#ifndef _SHARDCTL_H
+#define _SHARDCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define PROG_NAME	"shardctl"
+#define ERRLEN		512
+
+extern const char *shardctl_socket;
+extern bool shardctl_json;
+
+struct subcommand {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *usage;	/* arguments, after the name */
+	const char *summary;
+};
+extern const struct subcommand subcommands[];
+extern const size_t nr_subcommands;
+
+int create_main(int argc, char **argv);
+int rm_main(int argc, char **argv);
+int ls_main(int argc, char **argv);
+int resize_main(int argc, char **argv);
+int map_main(int argc, char **argv);
+int unmap_main(int argc, char **argv);
+int status_main(int argc, char **argv);
+int help_main(int argc, char **argv);
+
+/* Request builders: 0, or -EINVAL with a one-line reason in err. */
+int create_request(int argc, char **argv, json_t **req, char *err);
+int rm_request(int argc, char **argv, json_t **req, char *err);
+int ls_request(int argc, char **argv, json_t **req, char *err);
+int resize_request(int argc, char **argv, json_t **req, char *err);
+int map_request(int argc, char **argv, json_t **req, char *err);
+int unmap_request(int argc, char **argv, json_t **req, char *err);
+int status_request(int argc, char **argv, json_t **req, char *err);
+
+/* Prints "shardctl: <reason>" on stderr; returns 1 (the exit code). */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Sends req (consumed) to shard-mapd and returns its reply in *reply
+ * when it says "ok": true. Otherwise reports the reason and returns
+ * non-zero.
+ */
+int call_mapd(json_t *req, json_t **reply);
+
+/*
+ * Runs a subcommand: builds the request, calls shard-mapd, prints the
+ * reply with print() or as JSON with --json. Returns the exit code.
+ */
+int run_subcommand(int argc, char **argv,
+		   int (*request)(int, char **, json_t **, char *),
+		   void (*print)(json_t *reply));
+
+/* Sizes: "10G" -> bytes (1024-based K/M/G/T, optional "iB"). */
+int parse_size(const char *s, uint64_t *out, char *err);
+/* "10 GiB", "1.5 MiB", "512 B" into buf. */
+void format_size(uint64_t bytes, char *buf, size_t len);
+/* "POOL/VOLUME" -> pool and name fields of req. */
+int parse_volume(const char *s, json_t *req, char *err);
+
+/*
+ * Options parsing shared by the subcommands: getopt_long with the common
+ * --json and --help added. Returns the option, -1 at the end, or '?'
+ * with err filled.
+ */
+struct option;
+int sub_getopt(int argc, char **argv, const struct option *opts,
+	       char *err);
+/* Positional arguments left after options: exactly n, else -EINVAL. */
+int want_args(int argc, char **argv, int min, int max, const char *usage,
+	      char *err);
+
+/* Aligned text tables. */
+struct table;
+struct table *table_new(size_t ncols, ...);	/* headers */
+void table_row(struct table *t, ...);		/* ncols strings */
+void table_print(struct table *t);		/* and frees */
+
+#endif /* _SHARDCTL_H */

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * "daemon-register": a storage daemon (shardd) announces itself. Id 0
+ * asks for a new id; a known id updates the daemon and marks it up.
+ */
+#include <linux/shard.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "log.h"
+
+/* Numeric, and one the kernel can connect to. */
+static int check_addr(const char *addr, char *err)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		if (a4.s_addr != htonl(INADDR_ANY) &&
+		    a4.s_addr != htonl(INADDR_BROADCAST))
+			return 0;
+	} else if (inet_pton(AF_INET6, addr, &a6) == 1) {
+		if (!IN6_IS_ADDR_UNSPECIFIED(&a6) && !IN6_IS_ADDR_MULTICAST(&a6))
+			return 0;
+	} else {
+		snprintf(err, ERRLEN,
+			 "field \"addr\" must be a numeric IPv4 or IPv6 address");
+		return -EINVAL;
+	}
+	snprintf(err, ERRLEN,
+		 "field \"addr\" must be an address clients can connect to, not %s",
+		 addr);
+	return -EINVAL;
+}
+
+static int parse(json_t *req, struct mapd_daemon *d, char *err)
+{
+	const char *addr, *class, *host;
+	uint64_t id = 0, port, cap;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	if ((ret = req_u64(req, "id", false, &id, err)) ||
+	    (ret = req_string(req, "addr", true, &addr, err)) ||
+	    (ret = req_u64(req, "port", true, &port, err)) ||
+	    (ret = req_u64(req, "capacity", true, &cap, err)) ||
+	    (ret = req_string(req, "class", true, &class, err)) ||
+	    (ret = req_string(req, "host", true, &host, err)))
+		return ret;
+	if (id >= SHARD_MAX_DAEMON_ID) {
+		snprintf(err, ERRLEN, "field \"id\" must be below %u",
+			 SHARD_MAX_DAEMON_ID);
+		return -EINVAL;
+	}
+	ret = check_addr(addr, err);
+	if (ret)
+		return ret;
+	if (port < 1 || port > 65535) {
+		snprintf(err, ERRLEN, "field \"port\" must be 1..65535");
+		return -EINVAL;
+	}
+	if (!valid_class(class)) {
+		snprintf(err, ERRLEN, "field \"class\" must be \"ssd\" or \"hdd\"");
+		return -EINVAL;
+	}
+	if (!host[0] || strlen(host) > MAPD_HOST_MAX) {
+		snprintf(err, ERRLEN, "field \"host\" must be 1..%d characters",
+			 MAPD_HOST_MAX);
+		return -EINVAL;
+	}
+	d->id = id;
+	strcpy(d->addr, addr);	/* numeric: it fits */
+	d->port = port;
+	d->capacity = cap;
+	strcpy(d->class, class);
+	strcpy(d->host, host);
+	d->up = true;
+	return 0;
+}
+
+int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply,
+			char *err)
+{
+	struct mapd_daemon d, *old;
+	bool placement = true;
+	json_t *snap;
+	int ret;
+
+	ret = parse(req, &d, err);
+	if (ret)
+		return ret;
+	old = d.id ? state_daemon(&m->st, d.id) : NULL;
+	if (old) {
+		placement = strcmp(old->addr, d.addr) || old->port != d.port ||
+			    !old->up;
+		if (!placement && old->capacity == d.capacity &&
+		    !strcmp(old->class, d.class) && !strcmp(old->host, d.host))
+			goto done;	/* nothing changed */
+	} else if (m->st.ndaemons >= SHARD_MAX_DAEMONS) {
+		snprintf(err, ERRLEN, "too many daemons (at most %u)",
+			 SHARD_MAX_DAEMONS);
+		return -ENOSPC;
+	} else if (!d.id) {
+		if (m->st.next_daemon_id >= SHARD_MAX_DAEMON_ID) {
+			snprintf(err, ERRLEN, "daemon ids exhausted");
+			return -ENOSPC;
+		}
+		d.id = m->st.next_daemon_id;
+	}
+
+	snap = mapd_snapshot(m);
+	if (old) {
+		*old = d;
+	} else {
+		ret = state_add_daemon(&m->st, &d, NULL);
+		if (ret) {
+			json_decref(snap);
+			return ret;
+		}
+	}
+	ret = mapd_commit(m, snap, placement, err, ERRLEN);
+	if (ret)
+		return ret;
+	log_info("daemon %u %s at %s port %u (%s, %s, %llu bytes)", d.id,
+		 old ? "updated" : "registered", d.addr, d.port, d.host,
+		 d.class, (unsigned long long)d.capacity);
+done:
+	json_object_set_new(reply, "id", json_integer(d.id));
+	return 0;
+}

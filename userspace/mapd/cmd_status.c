@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* "status": the map as shard-mapd has it, and what the kernel reports. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cmds.h"
+
+static json_t *daemons_json(const struct mapd_state *st,
+			    const struct kstatus *ks, bool have_ks)
+{
+	json_t *a = json_array();
+	size_t i, k;
+
+	for (i = 0; i < st->ndaemons; i++) {
+		const struct mapd_daemon *d = &st->daemons[i];
+		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:b}",
+				      "id", (json_int_t)d->id, "host", d->host,
+				      "addr", d->addr, "port", (json_int_t)d->port,
+				      "capacity", (json_int_t)d->capacity,
+				      "class", d->class, "up", d->up);
+
+		if (have_ks) {
+			json_int_t conn = 0;
+
+			for (k = 0; k < ks->ndaemons; k++)
+				if (ks->daemons[k].id == d->id)
+					conn = ks->daemons[k].connected;
+			json_object_set_new(o, "connected", json_integer(conn));
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *pools_json(const struct mapd_state *st)
+{
+	json_t *a = json_array();
+	size_t i, n_up = 0;
+
+	for (i = 0; i < st->ndaemons; i++)
+		n_up += st->daemons[i].up;
+	for (i = 0; i < st->npools; i++) {
+		const struct mapd_pool *p = &st->pools[i];
+
+		json_array_append_new(a, json_pack(
+			"{s:I, s:s, s:I, s:I, s:I, s:b}",
+			"id", (json_int_t)p->id, "name", p->name,
+			"size", (json_int_t)p->size,
+			"pg_count", (json_int_t)p->pg_count,
+			"volumes", (json_int_t)p->nvols,
+			"placed", n_up > 0));
+	}
+	return a;
+}
+
+static json_t *devices_json(const struct kdev *devs, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct kdev *d = &devs[i];
+
+		json_array_append_new(a, json_pack(
+			"{s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I}",
+			"device", dev_path_json(d->index),
+			"index", (json_int_t)d->index,
+			"pool", d->pool_name, "volume", d->volume_name,
+			"pool_id", (json_int_t)d->pool_id,
+			"volume_id", (json_int_t)d->volume_id,
+			"size", (json_int_t)d->size,
+			"read_only", d->read_only,
+			"timeout", (json_int_t)d->timeout,
+			"open_count", (json_int_t)d->open_count,
+			"inflight", (json_int_t)d->inflight,
+			"held", (json_int_t)d->held));
+	}
+	return a;
+}
+
+int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err)
+{
+	struct kstatus ks = { 0 };
+	struct kdev *devs = NULL;
+	struct kerr kerr = { "" };
+	json_t *kernel;
+	size_t n = 0;
+	int ret = 0;
+
+	(void)req;
+	(void)err;
+	if (!m->kernel.ops) {
+		kernel = json_pack("{s:s}", "state", "disabled");
+	} else {
+		ret = m->kernel.ops->get_status(m->kernel.priv, &ks, &kerr);
+		if (!ret)
+			ret = m->kernel.ops->list_devs(m->kernel.priv, &devs,
+						       &n, &kerr);
+		if (!ret)
+			kernel = json_pack("{s:s, s:I}", "state", "ok",
+					   "epoch", (json_int_t)ks.epoch);
+		else if (ret == -KERNEL_ENOTLOADED)
+			kernel = json_pack("{s:s}", "state", "not loaded");
+		else
+			kernel = json_pack("{s:s, s:s}", "state", "error",
+					   "error", kerr.msg);
+	}
+	json_object_set_new(reply, "epoch", json_integer(m->st.epoch));
+	json_object_set_new(reply, "kernel", kernel);
+	json_object_set_new(reply, "daemons",
+			    daemons_json(&m->st, &ks, !ret && m->kernel.ops));
+	json_object_set_new(reply, "pools", pools_json(&m->st));
+	json_object_set_new(reply, "devices", devices_json(devs, n));
+	free(ks.daemons);
+	free(devs);
+	return 0;
+}

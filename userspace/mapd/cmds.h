@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The commands of the socket protocol. Each fills reply (an object that
+ * already holds "ok": true) and returns 0, or returns -errno with a
+ * one-line reason in err.
+ */
+#ifndef _MAPD_CMDS_H
+#define _MAPD_CMDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "mapd.h"
+
+#define ERRLEN 512
+
+typedef int (*cmd_fn)(struct mapd *m, json_t *req, json_t *reply, char *err);
+
+int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_create(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_rm(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_resize(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_map(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_unmap(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err);
+
+/* Request fields (request.c); -EINVAL with a reason on a bad one. */
+int req_string(json_t *req, const char *key, bool required,
+	       const char **out, char *err);
+int req_u64(json_t *req, const char *key, bool required, uint64_t *out,
+	    char *err);
+int req_bool(json_t *req, const char *key, bool *out, char *err);
+/* "pool" and "name" naming an existing volume. */
+int req_volume(struct mapd *m, json_t *req, struct mapd_pool **pool,
+	       struct mapd_volume **vol, char *err);
+int req_pool(struct mapd *m, json_t *req, bool required,
+	     struct mapd_pool **pool, char *err);
+
+/* "/dev/shardN" of device index. */
+json_t *dev_path_json(uint32_t index);
+/* Devices of volume id in devs (a JSON array of paths). */
+json_t *vol_devices_json(const struct kdev *devs, size_t n, uint64_t id);
+
+#endif /* _MAPD_CMDS_H */

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Building and parsing the messages of the "shard" genl family
+ * (include/uapi/linux/shard.h), kept apart from the socket so that unit
+ * tests can check them without the module.
+ */
+#ifndef _MAPD_GENL_MSG_H
+#define _MAPD_GENL_MSG_H
+
+#include <netlink/msg.h>
+
+#include "kernel.h"
+
+/* Largest payload of one netlink attribute (nla_len is 16 bits). */
+#define KMSG_MAX_ATTR	(0xffff - 4)
+
+/* Enough room for the SET_MAP message of st. */
+size_t kmsg_set_map_size(const struct mapd_state *st);
+
+/*
+ * Each builder appends the genl header and attributes of one request to
+ * an empty msg. -EMSGSIZE when msg is too small, -E2BIG when a pool's
+ * PG table does not fit in one attribute, -EINVAL on a daemon address
+ * that is not numeric.
+ */
+int kmsg_set_map(struct nl_msg *msg, int family, const struct mapd_state *st);
+int kmsg_add_dev(struct nl_msg *msg, int family, const struct kdev_spec *s);
+int kmsg_remove_dev(struct nl_msg *msg, int family, uint32_t index,
+		    bool force);
+int kmsg_resize_dev(struct nl_msg *msg, int family, uint32_t index,
+		    uint64_t size);
+/* GET_DEV dump (dump true) or GET_STATUS. */
+int kmsg_get(struct nl_msg *msg, int family, uint8_t cmd, bool dump);
+
+/* Reply parsers; -EBADMSG on a malformed message. */
+int kmsg_parse_index(struct nlmsghdr *nlh, uint32_t *index);
+int kmsg_parse_dev(struct nlmsghdr *nlh, struct kdev *d);
+/* Allocates ks->daemons; the caller frees it. */
+int kmsg_parse_status(struct nlmsghdr *nlh, struct kstatus *ks);
+
+/*
+ * The extack message of an NLMSG_ERROR message, copied to buf ("" when
+ * there is none).
+ */
+void kmsg_extack(const struct nlmsghdr *nlh, char *buf, size_t len);
+
+#endif /* _MAPD_GENL_MSG_H */

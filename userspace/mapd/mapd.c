@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* shard-mapd's core: state file, commits, and keeping the kernel in step. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mapd.h"
+
+int mapd_init(struct mapd *m, const char *state_path)
+{
+	char err[512];
+	int ret;
+
+	m->state_path = strdup(state_path);
+	if (!m->state_path)
+		return -ENOMEM;
+	ret = state_load(&m->st, state_path, err, sizeof(err));
+	if (ret == -ENOENT) {
+		ret = state_init(&m->st);
+		if (ret)
+			return ret;
+		ret = state_save(&m->st, state_path);
+		if (ret) {
+			log_err("cannot create state file %s: %s",
+				state_path, strerror(-ret));
+			return ret;
+		}
+		log_info("created state file %s with pool \"%s\"",
+			 state_path, MAPD_DEFAULT_POOL);
+		return 0;
+	}
+	if (ret) {
+		log_err("cannot load state file %s; refusing to start",
+			err);
+		return ret;
+	}
+	log_info("loaded %s: epoch %llu, %zu daemons, %zu pools",
+		 state_path, (unsigned long long)m->st.epoch,
+		 m->st.ndaemons, m->st.npools);
+	return 0;
+}
+
+void mapd_fini(struct mapd *m)
+{
+	if (m->kernel.ops)
+		m->kernel.ops->close(m->kernel.priv);
+	state_free(&m->st);
+	free(m->state_path);
+	memset(m, 0, sizeof(*m));
+}
+
+json_t *mapd_snapshot(struct mapd *m)
+{
+	return state_to_json(&m->st);
+}
+
+static void restore(struct mapd *m, json_t *snap)
+{
+	struct mapd_state st;
+	char err[256];
+
+	/* A snapshot we made ourselves always loads back. */
+	if (snap && !state_from_json(&st, snap, err, sizeof(err))) {
+		state_free(&m->st);
+		m->st = st;
+	} else {
+		log_err("cannot restore state after a failed save: %s",
+			snap ? err : "no snapshot");
+	}
+}
+
+int mapd_commit(struct mapd *m, json_t *snap, bool bump_epoch,
+		char *err, size_t errlen)
+{
+	struct kerr kerr;
+	int ret;
+
+	if (!snap) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (bump_epoch)
+		m->st.epoch++;
+	ret = state_save(&m->st, m->state_path);
+	if (ret) {
+		snprintf(err, errlen, "cannot save state file %s: %s",
+			 m->state_path, strerror(-ret));
+		log_err("%s", err);
+		restore(m, snap);
+		goto out;
+	}
+	if (bump_epoch) {
+		m->map_pushed = false;
+		mapd_sync_kernel(m, &kerr);
+	}
+out:
+	json_decref(snap);
+	return ret;
+}
+
+static void kernel_problem(struct mapd *m, int ret, const struct kerr *err)
+{
+	if (ret == m->last_kernel_err)
+		return;
+	m->last_kernel_err = ret;
+	if (ret == -KERNEL_ENOTLOADED)
+		log_warn("%s; will push the map when it appears", err->msg);
+	else if (ret)
+		log_err("cannot push map to the kernel: %s", err->msg);
+}
+
+int mapd_sync_kernel(struct mapd *m, struct kerr *err)
+{
+	const struct kernel_ops *ops = m->kernel.ops;
+	struct kstatus ks;
+	int ret;
+
+	err->msg[0] = '\0';
+	if (!ops)
+		return 0;
+	ret = ops->get_status(m->kernel.priv, &ks, err);
+	if (ret)
+		goto out;
+	free(ks.daemons);
+	if (ks.epoch > m->st.epoch) {
+		json_t *snap = mapd_snapshot(m);
+		char msg[256];
+
+		log_warn("kernel has map epoch %llu, ahead of ours (%llu); moving past it",
+			 (unsigned long long)ks.epoch,
+			 (unsigned long long)m->st.epoch);
+		m->st.epoch = ks.epoch;
+		/* The commit bumps once more and comes back here. */
+		return mapd_commit(m, snap, true, msg, sizeof(msg));
+	}
+	if (ks.epoch == m->st.epoch && m->map_pushed)
+		goto out;
+	ret = ops->set_map(m->kernel.priv, &m->st, err);
+	if (!ret) {
+		if (!m->map_pushed || m->last_kernel_err)
+			log_info("pushed map epoch %llu to the kernel",
+				 (unsigned long long)m->st.epoch);
+		m->map_pushed = true;
+	}
+out:
+	if (ret)
+		m->map_pushed = false;
+	kernel_problem(m, ret, err);
+	return ret;
+}
+
+int mapd_devices(struct mapd *m, struct kdev **devs, size_t *n,
+		 struct kerr *err)
+{
+	int ret;
+
+	*devs = NULL;
+	*n = 0;
+	if (!m->kernel.ops)
+		return 0;
+	ret = m->kernel.ops->list_devs(m->kernel.priv, devs, n, err);
+	if (ret == -KERNEL_ENOTLOADED)
+		ret = 0;
+	return ret;
+}

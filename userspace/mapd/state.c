@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The in-memory cluster state of shard-mapd: lookups and the few
+ * mutations that need more than assigning a field.
+ */
+#include <linux/shard.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+
+int state_init(struct mapd_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->pools = calloc(1, sizeof(*st->pools));
+	if (!st->pools)
+		return -ENOMEM;
+	st->npools = 1;
+	st->pools[0].id = 1;
+	strcpy(st->pools[0].name, MAPD_DEFAULT_POOL);
+	st->pools[0].size = 1;
+	st->pools[0].pg_count = MAPD_DEFAULT_PGS;
+	st->epoch = 1;
+	st->next_daemon_id = 1;
+	st->next_pool_id = 2;
+	st->next_volume_id = 1;
+	return 0;
+}
+
+void state_free(struct mapd_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->npools; i++)
+		free(st->pools[i].vols);
+	free(st->pools);
+	free(st->daemons);
+	memset(st, 0, sizeof(*st));
+}
+
+struct mapd_pool *state_pool(struct mapd_state *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->npools; i++)
+		if (!strcmp(st->pools[i].name, name))
+			return &st->pools[i];
+	return NULL;
+}
+
+struct mapd_pool *state_pool_by_id(struct mapd_state *st, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < st->npools; i++)
+		if (st->pools[i].id == id)
+			return &st->pools[i];
+	return NULL;
+}
+
+struct mapd_volume *state_volume(struct mapd_pool *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nvols; i++)
+		if (!strcmp(p->vols[i].name, name))
+			return &p->vols[i];
+	return NULL;
+}
+
+struct mapd_daemon *state_daemon(struct mapd_state *st, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < st->ndaemons; i++)
+		if (st->daemons[i].id == id)
+			return &st->daemons[i];
+	return NULL;
+}
+
+int state_add_volume(struct mapd_state *st, struct mapd_pool *p,
+		     const char *name, uint64_t size,
+		     struct mapd_volume **out)
+{
+	struct mapd_volume *v;
+
+	v = realloc(p->vols, (p->nvols + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->vols = v;
+	v = &p->vols[p->nvols++];
+	memset(v, 0, sizeof(*v));
+	v->id = st->next_volume_id++;
+	strncpy(v->name, name, MAPD_NAME_MAX);
+	v->size = size;
+	v->obj_order = SHARD_DEFAULT_OBJ_ORDER;
+	if (out)
+		*out = v;
+	return 0;
+}
+
+void state_del_volume(struct mapd_pool *p, struct mapd_volume *v)
+{
+	size_t i = v - p->vols;
+
+	memmove(&p->vols[i], &p->vols[i + 1],
+		(p->nvols - i - 1) * sizeof(*v));
+	p->nvols--;
+}
+
+int state_add_daemon(struct mapd_state *st, const struct mapd_daemon *d,
+		     struct mapd_daemon **out)
+{
+	struct mapd_daemon *a;
+	size_t i;
+
+	a = realloc(st->daemons, (st->ndaemons + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	st->daemons = a;
+	for (i = st->ndaemons; i > 0 && a[i - 1].id > d->id; i--)
+		a[i] = a[i - 1];
+	a[i] = *d;
+	st->ndaemons++;
+	if (d->id >= st->next_daemon_id)
+		st->next_daemon_id = d->id + 1;
+	if (out)
+		*out = &a[i];
+	return 0;
+}

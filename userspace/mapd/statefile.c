@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The state file: JSON, replaced atomically (tmp file, fsync, rename,
+ * fsync of the directory). A file that is there but cannot be read or
+ * parsed is an error, never a reason to start afresh.
+ */
+#include <linux/shard.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state.h"
+
+json_t *state_to_json(const struct mapd_state *st)
+{
+	json_t *root, *daemons, *pools;
+	size_t i, k;
+
+	daemons = json_array();
+	pools = json_array();
+	for (i = 0; i < st->ndaemons; i++) {
+		const struct mapd_daemon *d = &st->daemons[i];
+
+		json_array_append_new(daemons, json_pack(
+			"{s:I, s:s, s:s, s:I, s:I, s:s, s:b}",
+			"id", (json_int_t)d->id, "host", d->host,
+			"addr", d->addr, "port", (json_int_t)d->port,
+			"capacity", (json_int_t)d->capacity,
+			"class", d->class, "up", d->up));
+	}
+	for (i = 0; i < st->npools; i++) {
+		const struct mapd_pool *p = &st->pools[i];
+		json_t *vols = json_array();
+
+		for (k = 0; k < p->nvols; k++) {
+			const struct mapd_volume *v = &p->vols[k];
+
+			json_array_append_new(vols, json_pack(
+				"{s:I, s:s, s:I, s:i}",
+				"id", (json_int_t)v->id, "name", v->name,
+				"size", (json_int_t)v->size,
+				"obj_order", v->obj_order));
+		}
+		json_array_append_new(pools, json_pack(
+			"{s:I, s:s, s:I, s:I, s:o}",
+			"id", (json_int_t)p->id, "name", p->name,
+			"size", (json_int_t)p->size,
+			"pg_count", (json_int_t)p->pg_count,
+			"volumes", vols));
+	}
+	root = json_pack("{s:i, s:I, s:I, s:I, s:I, s:o, s:o}",
+			 "version", MAPD_STATE_VERSION,
+			 "epoch", (json_int_t)st->epoch,
+			 "next_daemon_id", (json_int_t)st->next_daemon_id,
+			 "next_pool_id", (json_int_t)st->next_pool_id,
+			 "next_volume_id", (json_int_t)st->next_volume_id,
+			 "daemons", daemons, "pools", pools);
+	return root;
+}
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static bool in_range(json_int_t v, json_int_t lo, json_int_t hi)
+{
+	return v >= lo && v <= hi;
+}
+
+static int daemon_from_json(struct mapd_state *st, size_t i, json_t *j,
+			    char *err, size_t errlen)
+{
+	json_int_t id, port, cap;
+	const char *host, *addr, *class;
+	struct mapd_daemon d = { 0 };
+	json_error_t je;
+	int up;
+
+	if (json_unpack_ex(j, &je, 0, "{s:I, s:s, s:s, s:I, s:I, s:s, s:b}",
+			   "id", &id, "host", &host, "addr", &addr,
+			   "port", &port, "capacity", &cap, "class", &class,
+			   "up", &up))
+		return bad(err, errlen, "daemons[%zu]: %s", i, je.text);
+	if (!in_range(id, 1, SHARD_MAX_DAEMON_ID - 1) ||
+	    !in_range(port, 1, 65535) || cap < 0 || !valid_class(class) ||
+	    strlen(host) > MAPD_HOST_MAX || strlen(addr) >= MAPD_ADDR_MAX)
+		return bad(err, errlen, "daemons[%zu]: value out of range", i);
+	if (state_daemon(st, id))
+		return bad(err, errlen, "daemons[%zu]: duplicate id %lld",
+			   i, (long long)id);
+	d.id = id;
+	strcpy(d.host, host);
+	strcpy(d.addr, addr);
+	d.port = port;
+	d.capacity = cap;
+	strcpy(d.class, class);
+	d.up = up;
+	return state_add_daemon(st, &d, NULL);
+}
+
+static int volume_from_json(struct mapd_state *st, struct mapd_pool *p,
+			    size_t pi, size_t i, json_t *j,
+			    char *err, size_t errlen)
+{
+	json_int_t id, size, order;
+	struct mapd_volume *v;
+	const char *name;
+	json_error_t je;
+	size_t k;
+
+	if (json_unpack_ex(j, &je, 0, "{s:I, s:s, s:I, s:I}", "id", &id,
+			   "name", &name, "size", &size, "obj_order", &order))
+		return bad(err, errlen, "pools[%zu].volumes[%zu]: %s",
+			   pi, i, je.text);
+	if (id < 1 || !valid_name(name) || !valid_volume_size(size) ||
+	    !in_range(order, SHARD_MIN_OBJ_ORDER, SHARD_MAX_OBJ_ORDER))
+		return bad(err, errlen,
+			   "pools[%zu].volumes[%zu]: value out of range",
+			   pi, i);
+	if (state_volume(p, name))
+		return bad(err, errlen, "pools[%zu]: duplicate volume %s",
+			   pi, name);
+	for (k = 0; k < st->npools; k++) {
+		size_t m;
+
+		for (m = 0; m < st->pools[k].nvols; m++)
+			if (st->pools[k].vols[m].id == (uint64_t)id)
+				return bad(err, errlen,
+					   "duplicate volume id %lld",
+					   (long long)id);
+	}
+	if ((uint64_t)id >= st->next_volume_id)
+		return bad(err, errlen, "volume id %lld >= next_volume_id",
+			   (long long)id);
+	v = realloc(p->vols, (p->nvols + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->vols = v;
+	v = &p->vols[p->nvols++];
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	strcpy(v->name, name);
+	v->size = size;
+	v->obj_order = order;
+	return 0;
+}
+
+static int pool_from_json(struct mapd_state *st, size_t i, json_t *j,
+			  char *err, size_t errlen)
+{
+	json_int_t id, size, pgs;
+	struct mapd_pool *p;
+	const char *name;
+	json_t *vols, *v;
+	json_error_t je;
+	size_t k;
+	int ret;
+
+	if (json_unpack_ex(j, &je, 0, "{s:I, s:s, s:I, s:I, s:o}", "id", &id,
+			   "name", &name, "size", &size, "pg_count", &pgs,
+			   "volumes", &vols))
+		return bad(err, errlen, "pools[%zu]: %s", i, je.text);
+	if (!in_range(id, 1, UINT32_MAX) || !valid_name(name) ||
+	    !in_range(size, 1, SHARD_MAX_WIDTH) ||
+	    !in_range(pgs, 1, SHARD_MAX_PGS) || !json_is_array(vols))
+		return bad(err, errlen, "pools[%zu]: value out of range", i);
+	if (state_pool(st, name) || state_pool_by_id(st, id))
+		return bad(err, errlen, "pools[%zu]: duplicate pool", i);
+	if ((uint64_t)id >= st->next_pool_id)
+		return bad(err, errlen, "pools[%zu]: id >= next_pool_id", i);
+	p = realloc(st->pools, (st->npools + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	st->pools = p;
+	p = &st->pools[st->npools++];
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	strcpy(p->name, name);
+	p->size = size;
+	p->pg_count = pgs;
+	json_array_foreach(vols, k, v) {
+		ret = volume_from_json(st, p, i, k, v, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int state_from_json(struct mapd_state *st, const json_t *j,
+		    char *err, size_t errlen)
+{
+	json_int_t version, epoch, ndid, npid, nvid;
+	json_t *daemons, *pools, *e;
+	json_error_t je;
+	size_t i;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	if (json_unpack_ex((json_t *)j, &je, 0,
+			   "{s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+			   "version", &version, "epoch", &epoch,
+			   "next_daemon_id", &ndid, "next_pool_id", &npid,
+			   "next_volume_id", &nvid,
+			   "daemons", &daemons, "pools", &pools))
+		return bad(err, errlen, "%s", je.text);
+	if (version != MAPD_STATE_VERSION)
+		return bad(err, errlen, "unsupported version %lld",
+			   (long long)version);
+	if (epoch < 1 || !in_range(ndid, 1, SHARD_MAX_DAEMON_ID) ||
+	    !in_range(npid, 2, UINT32_MAX) || nvid < 1 ||
+	    !json_is_array(daemons) || !json_is_array(pools))
+		return bad(err, errlen, "header value out of range");
+	st->epoch = epoch;
+	st->next_pool_id = npid;
+	st->next_volume_id = nvid;
+	st->next_daemon_id = 1;
+	ret = 0;
+	json_array_foreach(daemons, i, e) {
+		ret = daemon_from_json(st, i, e, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (st->next_daemon_id > ndid) {
+		ret = bad(err, errlen, "daemon id >= next_daemon_id");
+		goto fail;
+	}
+	st->next_daemon_id = ndid;
+	json_array_foreach(pools, i, e) {
+		ret = pool_from_json(st, i, e, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (!st->npools) {
+		ret = bad(err, errlen, "no pools");
+		goto fail;
+	}
+	return 0;
+fail:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	state_free(st);
+	return ret;
+}
+
+int state_load(struct mapd_state *st, const char *path,
+	       char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+	close(fd);
+	if (!j) {
+		snprintf(err, errlen, "%s: line %d: %s", path, je.line,
+			 je.text);
+		return -EINVAL;
+	}
+	ret = state_from_json(st, j, err, errlen);
+	json_decref(j);
+	if (ret) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, msg);
+	}
+	return ret;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int state_save(const struct mapd_state *st, const char *path)
+{
+	char *tmp = NULL, *buf = NULL;
+	json_t *j;
+	int fd = -1, ret;
+	size_t len;
+
+	j = state_to_json(st);
+	if (j)
+		buf = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(j);
+	if (!buf || asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
+		ret = -ENOMEM;
+		goto out;
+	}
+	len = strlen(buf);
+	buf[len++] = '\n';	/* replaces the NUL: write len bytes */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, buf + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto out_unlink;
+		}
+		off += n;
+	}
+	if (fsync(fd) < 0) {
+		ret = -errno;
+		goto out_unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		ret = -errno;
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		ret = -errno;
+		goto out_unlink;
+	}
+	ret = fsync_dir_of(path);
+	goto out;
+out_unlink:
+	unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(buf);
+	return ret;
+}

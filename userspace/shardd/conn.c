@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Connection state machine.
+ *
+ * Receive: bytes land in a per-connection buffer and are parsed into
+ * requests; a large WRITE payload is received straight into the
+ * request's buffer. Requests run against the store as soon as they are
+ * complete, so requests to one object execute in arrival order.
+ *
+ * Send: finished requests queue their replies; one SENDMSG at a time per
+ * connection (several replies gathered into it) keeps the byte stream in
+ * order.
+ *
+ * Lifetime: a connection that hits an error is marked dead and shut
+ * down, which completes its outstanding recv/send; it is freed when no
+ * submission refers to it any more (recv, send, fsyncs of its requests).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "crc.h"
+#include "log.h"
+#include "loop.h"
+#include "store.h"
+#include "wire.h"
+
+#define RXBUF_SIZE	(64 * 1024)
+/* Payload remainders at least this big bypass the receive buffer. */
+#define DIRECT_RECV_MIN	(16 * 1024)
+#define TX_BATCH	8
+
+struct shard_conn;
+
+struct req {
+	struct shard_conn *c;
+	struct req *next;		/* send queue */
+	struct shard_req_h h;
+	unsigned char rhdr[SHARD_HDR_SIZE];	/* encoded reply */
+	unsigned char *buf;		/* WRITE payload or reply payload */
+	uint32_t reply_len;
+	size_t sent;			/* of header plus payload */
+	struct shard_ev fsync_ev;
+	unsigned int status;
+};
+
+struct shard_conn {
+	struct shardd *d;
+	struct shard_conn *prev, *next;
+	int fd;
+	char peer[INET6_ADDRSTRLEN + 8];
+	bool dead;
+	bool hello_done;
+	unsigned int inflight;
+	unsigned int fsyncs;		/* outstanding, each refers to us */
+
+	unsigned char *rxbuf;
+	size_t rxhead, rxtail;
+	struct shard_ev recv_ev;
+	bool recv_armed;
+	bool recv_direct;		/* into cur->buf */
+	struct req *cur;		/* WRITE waiting for its payload */
+	uint32_t cur_got;
+
+	struct req *txq_head, *txq_tail;
+	struct shard_ev send_ev;
+	bool send_armed;
+	struct msghdr msg;
+	struct iovec iov[2 * TX_BATCH];
+};
+
+static void conn_process(struct shard_conn *c);
+static void conn_arm_recv(struct shard_conn *c);
+static void conn_arm_send(struct shard_conn *c);
+
+static void req_free(struct req *r)
+{
+	free(r->buf);
+	free(r);
+}
+
+static void conn_free(struct shard_conn *c)
+{
+	struct shardd *d = c->d;
+	struct req *r, *next;
+
+	for (r = c->txq_head; r; r = next) {
+		next = r->next;
+		req_free(r);
+	}
+	if (c->cur)
+		req_free(c->cur);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	d->nconns--;
+	close(c->fd);
+	free(c->rxbuf);
+	free(c);
+}
+
+/* Frees a dead connection once nothing in flight refers to it. */
+static void conn_put(struct shard_conn *c)
+{
+	if (c->dead && !c->recv_armed && !c->send_armed && !c->fsyncs) {
+		pr_debug("%s: connection closed", c->peer);
+		conn_free(c);
+	}
+}
+
+static void conn_kill(struct shard_conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	/* Completes a pending recv (with 0) and send (with an error). */
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+static void protocol_error(struct shard_conn *c, const char *why)
+{
+	pr_warn_ratelimited("%s: protocol error: %s; closing the connection",
+			    c->peer, why);
+	conn_kill(c);
+}
+
+static unsigned int errno_to_status(int err)
+{
+	switch (err) {
+	case 0:
+		return SHARD_S_OK;
+	case -EBADMSG:
+		return SHARD_S_CORRUPT;
+	case -ENOSPC:
+		return SHARD_S_NOSPC;
+	case -EINVAL:
+	case -ERANGE:
+	case -EOPNOTSUPP:
+		return SHARD_S_INVAL;
+	case -EROFS:
+		return SHARD_S_ROFS;
+	default:
+		return SHARD_S_IO;
+	}
+}
+
+/* Queues r's reply: status, and reply_len bytes of r->buf on success. */
+static void reply(struct req *r, unsigned int status)
+{
+	struct shard_conn *c = r->c;
+	struct shard_reply_h rh = {
+		.opcode = r->h.opcode,
+		.status = status,
+		.tag = r->h.tag,
+		.epoch = c->d->epoch,
+	};
+
+	if (status != SHARD_S_OK || !shard_op_has_reply_payload(r->h.opcode))
+		r->reply_len = 0;
+	rh.len = r->reply_len;
+	if (rh.len)
+		rh.data_crc = shard_crc32c(r->buf, rh.len);
+	shard_reply_encode(r->rhdr, &rh);
+	r->status = status;
+
+	if (c->dead) {
+		req_free(r);
+		c->inflight--;
+		return;
+	}
+	r->next = NULL;
+	if (c->txq_tail)
+		c->txq_tail->next = r;
+	else
+		c->txq_head = r;
+	c->txq_tail = r;
+	if (!c->send_armed)
+		conn_arm_send(c);
+}
+
+static void on_fsync(struct shard_ev *ev, int res)
+{
+	struct req *r = container_of(ev, struct req, fsync_ev);
+	struct shard_conn *c = r->c;
+
+	c->fsyncs--;
+	if (res < 0)
+		pr_err_ratelimited("store: fsync failed: %s", strerror(-res));
+	reply(r, res < 0 ? SHARD_S_IO : SHARD_S_OK);
+	if (c->dead)
+		conn_put(c);
+	else if (!c->recv_armed)
+		conn_process(c);
+}
+
+/* Replies once every write acknowledged so far is durable. */
+static void reply_after_fsync(struct req *r)
+{
+	struct shard_conn *c = r->c;
+	struct io_uring_sqe *sqe = shard_get_sqe(c->d);
+
+	r->fsync_ev.fn = on_fsync;
+	io_uring_prep_fsync(sqe, shard_store_fd(c->d->store),
+			    IORING_FSYNC_DATASYNC);
+	shard_sqe_set_ev(sqe, &r->fsync_ev);
+	c->fsyncs++;
+}
+
+static struct shard_obj req_obj(const struct shard_req_h *h)
+{
+	struct shard_obj o = {
+		.pool = h->pool,
+		.volume = h->volume,
+		.object = h->object,
+		.order = h->obj_order,
+	};
+
+	return o;
+}
+
+static void finish_mutation(struct req *r, int err)
+{
+	if (!err && (r->h.flags & SHARD_F_FUA))
+		reply_after_fsync(r);
+	else
+		reply(r, errno_to_status(err));
+}
+
+static void exec_hello(struct req *r)
+{
+	struct shard_store *st = r->c->d->store;
+	struct shard_hello hello;
+
+	memset(&hello, 0, sizeof(hello));
+	hello.daemon_id = htole32(shard_store_daemon_id(st));
+	hello.capacity = htole64(shard_store_capacity(st));
+	r->buf = malloc(sizeof(hello));
+	if (!r->buf) {
+		reply(r, SHARD_S_IO);
+		return;
+	}
+	memcpy(r->buf, &hello, sizeof(hello));
+	r->reply_len = sizeof(hello);
+	r->c->hello_done = true;
+	reply(r, SHARD_S_OK);
+}
+
+static void exec_read(struct req *r)
+{
+	struct shard_obj o = req_obj(&r->h);
+	int err;
+
+	r->buf = malloc(r->h.len ? r->h.len : 1);
+	if (!r->buf) {
+		reply(r, SHARD_S_IO);
+		return;
+	}
+	err = shard_store_read(r->c->d->store, &o, r->h.offset, r->h.len,
+			       r->buf);
+	r->reply_len = r->h.len;
+	reply(r, errno_to_status(err));
+}
+
+static void exec_write(struct req *r)
+{
+	struct shard_obj o = req_obj(&r->h);
+	int err;
+
+	if (shard_crc32c(r->buf, r->h.len) != r->h.data_crc) {
+		pr_warn_ratelimited("%s: WRITE tag %" PRIu64 " payload crc "
+				    "mismatch", r->c->peer, r->h.tag);
+		free(r->buf);
+		r->buf = NULL;
+		reply(r, SHARD_S_BADCRC);
+		return;
+	}
+	err = shard_store_write(r->c->d->store, &o, r->h.offset, r->h.len,
+				r->buf);
+	free(r->buf);
+	r->buf = NULL;
+	finish_mutation(r, err);
+}
+
+static void exec_zero(struct req *r)
+{
+	struct shard_obj o = req_obj(&r->h);
+
+	finish_mutation(r, shard_store_zero(r->c->d->store, &o, r->h.offset,
+					    r->h.len));
+}
+
+static void exec(struct req *r)
+{
+	switch (r->h.opcode) {
+	case SHARD_OP_HELLO:
+		exec_hello(r);
+		break;
+	case SHARD_OP_PING:
+		reply(r, SHARD_S_OK);
+		break;
+	case SHARD_OP_READ:
+		exec_read(r);
+		break;
+	case SHARD_OP_WRITE:
+		exec_write(r);
+		break;
+	case SHARD_OP_FLUSH:
+		reply_after_fsync(r);
+		break;
+	case SHARD_OP_DISCARD:
+	case SHARD_OP_WRITE_ZEROES:
+		exec_zero(r);
+		break;
+	}
+}
+
+/* Parses one header at rxhead into a new request. 0, or -errno after
+ * the connection was killed. */
+static int take_header(struct shard_conn *c)
+{
+	struct shard_req_h h;
+	const char *why;
+	struct req *r;
+
+	if (shard_req_decode(c->rxbuf + c->rxhead, &h, &why) ||
+	    shard_req_check(&h, &why)) {
+		protocol_error(c, why);
+		return -EBADMSG;
+	}
+	if (!c->hello_done && h.opcode != SHARD_OP_HELLO) {
+		protocol_error(c, "request before HELLO");
+		return -EBADMSG;
+	}
+	c->rxhead += SHARD_HDR_SIZE;
+
+	r = calloc(1, sizeof(*r));
+	if (r && shard_op_has_req_payload(h.opcode)) {
+		r->buf = malloc(h.len);
+		if (!r->buf) {
+			free(r);
+			r = NULL;
+		}
+	}
+	if (!r) {
+		pr_err_ratelimited("%s: out of memory; closing the connection",
+				   c->peer);
+		conn_kill(c);
+		return -ENOMEM;
+	}
+	r->c = c;
+	r->h = h;
+	c->inflight++;
+	if (shard_op_has_req_payload(h.opcode)) {
+		c->cur = r;
+		c->cur_got = 0;
+	} else {
+		exec(r);
+	}
+	return 0;
+}
+
+/* Runs what the receive buffer holds, then reads more if allowed. */
+static void conn_process(struct shard_conn *c)
+{
+	while (!c->dead) {
+		size_t avail = c->rxtail - c->rxhead;
+
+		if (c->cur) {
+			uint32_t need = c->cur->h.len - c->cur_got;
+			uint32_t n = avail < need ? (uint32_t)avail : need;
+
+			memcpy(c->cur->buf + c->cur_got, c->rxbuf + c->rxhead,
+			       n);
+			c->rxhead += n;
+			c->cur_got += n;
+			if (c->cur_got < c->cur->h.len)
+				break;
+			struct req *r = c->cur;
+
+			c->cur = NULL;
+			exec(r);
+			continue;
+		}
+		if (c->inflight >= SHARD_CONN_MAX_INFLIGHT ||
+		    avail < SHARD_HDR_SIZE)
+			break;
+		if (take_header(c))
+			break;
+	}
+	if (c->dead) {
+		/* Callers do not touch c after this. */
+		conn_put(c);
+		return;
+	}
+	if (!c->recv_armed &&
+	    (c->cur || c->inflight < SHARD_CONN_MAX_INFLIGHT))
+		conn_arm_recv(c);
+}
+
+static void on_recv(struct shard_ev *ev, int res)
+{
+	struct shard_conn *c = container_of(ev, struct shard_conn, recv_ev);
+
+	c->recv_armed = false;
+	if (c->dead) {
+		conn_put(c);
+		return;
+	}
+	if (res == -EINTR || res == -EAGAIN) {
+		conn_arm_recv(c);
+		return;
+	}
+	if (res <= 0) {
+		if (res < 0)
+			pr_warn_ratelimited("%s: recv: %s", c->peer,
+					    strerror(-res));
+		else if (c->cur || c->rxtail != c->rxhead)
+			pr_warn_ratelimited("%s: peer closed mid-request",
+					    c->peer);
+		conn_kill(c);
+		conn_put(c);
+		return;
+	}
+	if (c->recv_direct)
+		c->cur_got += (uint32_t)res;
+	else
+		c->rxtail += (size_t)res;
+	conn_process(c);
+}
+
+static void conn_arm_recv(struct shard_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	void *dst;
+	size_t len;
+
+	/* Keep unparsed bytes at the front so the tail has room. */
+	if (c->rxhead == c->rxtail) {
+		c->rxhead = c->rxtail = 0;
+	} else if (c->rxhead) {
+		memmove(c->rxbuf, c->rxbuf + c->rxhead, c->rxtail - c->rxhead);
+		c->rxtail -= c->rxhead;
+		c->rxhead = 0;
+	}
+	c->recv_direct = c->cur && c->rxtail == 0 &&
+			 c->cur->h.len - c->cur_got >= DIRECT_RECV_MIN;
+	if (c->recv_direct) {
+		dst = c->cur->buf + c->cur_got;
+		len = c->cur->h.len - c->cur_got;
+	} else {
+		dst = c->rxbuf + c->rxtail;
+		len = RXBUF_SIZE - c->rxtail;
+	}
+	sqe = shard_get_sqe(c->d);
+	io_uring_prep_recv(sqe, c->fd, dst, len, 0);
+	shard_sqe_set_ev(sqe, &c->recv_ev);
+	c->recv_armed = true;
+}
+
+static void on_send(struct shard_ev *ev, int res)
+{
+	struct shard_conn *c = container_of(ev, struct shard_conn, send_ev);
+	size_t done = res > 0 ? (size_t)res : 0;
+
+	c->send_armed = false;
+	if (c->dead) {
+		conn_put(c);
+		return;
+	}
+	if (res < 0 && res != -EINTR && res != -EAGAIN) {
+		pr_warn_ratelimited("%s: send: %s", c->peer, strerror(-res));
+		conn_kill(c);
+		conn_put(c);
+		return;
+	}
+	while (done && c->txq_head) {
+		struct req *r = c->txq_head;
+		size_t left = SHARD_HDR_SIZE + r->reply_len - r->sent;
+
+		if (done < left) {
+			r->sent += done;
+			break;
+		}
+		done -= left;
+		c->txq_head = r->next;
+		if (!c->txq_head)
+			c->txq_tail = NULL;
+		req_free(r);
+		c->inflight--;
+	}
+	if (c->txq_head)
+		conn_arm_send(c);
+	/* Below the limit again: parse what is buffered and read on. */
+	if (!c->recv_armed)
+		conn_process(c);
+}
+
+static void conn_arm_send(struct shard_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	unsigned int n = 0, i;
+	struct req *r;
+
+	for (r = c->txq_head, i = 0; r && i < TX_BATCH; r = r->next, i++) {
+		size_t skip = r->sent;
+
+		if (skip < SHARD_HDR_SIZE) {
+			c->iov[n].iov_base = r->rhdr + skip;
+			c->iov[n].iov_len = SHARD_HDR_SIZE - skip;
+			n++;
+			skip = 0;
+		} else {
+			skip -= SHARD_HDR_SIZE;
+		}
+		if (r->reply_len > skip) {
+			c->iov[n].iov_base = r->buf + skip;
+			c->iov[n].iov_len = r->reply_len - skip;
+			n++;
+		}
+	}
+	memset(&c->msg, 0, sizeof(c->msg));
+	c->msg.msg_iov = c->iov;
+	c->msg.msg_iovlen = n;
+	sqe = shard_get_sqe(c->d);
+	io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+	shard_sqe_set_ev(sqe, &c->send_ev);
+	c->send_armed = true;
+}
+
+static void format_peer(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned int port = 0;
+
+	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
+				  sizeof(host));
+			port = ntohs(sin6->sin6_port);
+		}
+	}
+	snprintf(buf, len, "%s:%u", host, port);
+}
+
+int shard_conn_new(struct shardd *d, int fd)
+{
+	struct shard_conn *c;
+	int one = 1;
+
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->rxbuf = malloc(RXBUF_SIZE);
+	if (!c || !c->rxbuf) {
+		pr_err_ratelimited("out of memory for a new connection");
+		if (c)
+			free(c);
+		close(fd);
+		return -ENOMEM;
+	}
+	/* Replies are small and latency bound. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		pr_warn_ratelimited("TCP_NODELAY: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	c->d = d;
+	c->fd = fd;
+	c->recv_ev.fn = on_recv;
+	c->send_ev.fn = on_send;
+	format_peer(fd, c->peer, sizeof(c->peer));
+	c->next = d->conns;
+	if (d->conns)
+		d->conns->prev = c;
+	d->conns = c;
+	d->nconns++;
+	pr_debug("%s: connection accepted", c->peer);
+	conn_arm_recv(c);
+	return 0;
+}
+
+void shard_conn_free_all(struct shardd *d)
+{
+	while (d->conns)
+		conn_free(d->conns);
+}

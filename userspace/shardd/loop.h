@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's one io_uring event loop. Every submission carries a
+ * pointer to a struct shard_ev embedded in its owner (connection,
+ * request, registration, ...); completion calls ev->fn, which finds the
+ * owner with container_of.
+ */
+#ifndef SHARDD_LOOP_H
+#define SHARDD_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <liburing.h>
+#include <sys/signalfd.h>
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+struct shard_ev;
+typedef void (*shard_ev_fn)(struct shard_ev *ev, int res);
+
+struct shard_ev {
+	shard_ev_fn fn;
+};
+
+struct shard_conn;
+struct shard_register;
+struct shard_store;
+
+struct shardd {
+	struct io_uring ring;
+	struct shard_store *store;
+	uint64_t epoch;		/* the map epoch; 0 until maps exist */
+	bool stop;
+
+	int listen_fd;
+	struct shard_ev accept_ev;
+	struct shard_ev accept_retry_ev;
+	struct __kernel_timespec accept_retry_ts;
+
+	int sig_fd;
+	struct signalfd_siginfo sig_info;
+	struct shard_ev sig_ev;
+
+	struct shard_conn *conns;	/* doubly linked list */
+	unsigned int nconns;
+
+	struct shard_register *reg;	/* NULL without --mapd */
+};
+
+/* Creates the ring and arms accept and signal handling. listen_fd is
+ * bound and listening; SIGINT and SIGTERM must be blocked. */
+int shard_loop_init(struct shardd *d, int listen_fd);
+/* Runs until SIGINT/SIGTERM; returns 0 or -errno. */
+int shard_loop_run(struct shardd *d);
+/* Frees the ring and every connection. */
+void shard_loop_exit(struct shardd *d);
+
+/* A free SQE, submitting queued ones to make room if needed. */
+struct io_uring_sqe *shard_get_sqe(struct shardd *d);
+
+static inline void shard_sqe_set_ev(struct io_uring_sqe *sqe,
+				    struct shard_ev *ev)
+{
+	io_uring_sqe_set_data(sqe, ev);
+}
+
+#endif /* SHARDD_LOOP_H */

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * shardd: the shard storage daemon, one per disk. This file parses the
+ * command line and sets up; loop.c runs the daemon.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <shard/proto.h>
+
+#include "devinfo.h"
+#include "log.h"
+#include "loop.h"
+#include "register.h"
+#include "store.h"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+#define SHARDD_VERSION "0.1"
+
+struct options {
+	const char *store;
+	uint64_t size;
+	const char *listen;
+	unsigned int port;
+	const char *advertise;
+	const char *mapd;
+	const char *host;
+	const char *dev_class;
+	bool foreground;
+	bool force_format;
+	int verbose;
+};
+
+static const char usage_text[] =
+"Usage: shardd --store PATH [OPTION]...\n"
+"The shard storage daemon: serves one disk to shard clients.\n"
+"\n"
+"  -s, --store PATH       block device, file, or directory (uses\n"
+"                         PATH/" SHARD_STORE_FILE ")\n"
+"  -S, --size BYTES       size of a new store file (K, M, G, T suffixes);\n"
+"                         default for a directory: 90% of its free space\n"
+"  -l, --listen ADDR      address to listen on (default 0.0.0.0)\n"
+"  -p, --port N           TCP port (default 7410; 0 picks one)\n"
+"  -a, --advertise ADDR   address to register with mapd (default: the\n"
+"                         listen address, 127.0.0.1 for 0.0.0.0)\n"
+"  -m, --mapd SOCKET      map manager socket (default " SHARD_MAPD_DEFAULT_SOCKET ")\n"
+"  -M, --no-mapd          do not register with a map manager\n"
+"  -H, --host NAME        host name to register (default: hostname)\n"
+"  -c, --class ssd|hdd    device class (default: detected)\n"
+"  -f, --foreground       do not detach; log to stderr\n"
+"      --force-format     format the store even if it holds other data\n"
+"  -v, --verbose          log debug messages\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show the version\n";
+
+enum { OPT_FORCE_FORMAT = 256 };
+
+static const struct option long_opts[] = {
+	{ "store", required_argument, NULL, 's' },
+	{ "size", required_argument, NULL, 'S' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "advertise", required_argument, NULL, 'a' },
+	{ "mapd", required_argument, NULL, 'm' },
+	{ "no-mapd", no_argument, NULL, 'M' },
+	{ "host", required_argument, NULL, 'H' },
+	{ "class", required_argument, NULL, 'c' },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "force-format", no_argument, NULL, OPT_FORCE_FORMAT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'T': case 't': shift += 10; /* fall through */
+	case 'G': case 'g': shift += 10; /* fall through */
+	case 'M': case 'm': shift += 10; /* fall through */
+	case 'K': case 'k': shift += 10; end++; break;
+	case '\0': break;
+	default: return -EINVAL;
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	unsigned long port;
+	char *end;
+	int c;
+
+	o->listen = "0.0.0.0";
+	o->port = SHARD_DEFAULT_PORT;
+	o->mapd = SHARD_MAPD_DEFAULT_SOCKET;
+	while ((c = getopt_long(argc, argv, "s:S:l:p:a:m:MH:c:fvhV", long_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->store = optarg;
+			break;
+		case 'S':
+			if (parse_size(optarg, &o->size) || !o->size) {
+				fprintf(stderr, "shardd: invalid size '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'p':
+			errno = 0;
+			port = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || port > 65535) {
+				fprintf(stderr, "shardd: invalid port '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->port = (unsigned int)port;
+			break;
+		case 'a':
+			o->advertise = optarg;
+			break;
+		case 'm':
+			o->mapd = optarg;
+			break;
+		case 'M':
+			o->mapd = NULL;
+			break;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 'c':
+			if (strcmp(optarg, "ssd") && strcmp(optarg, "hdd")) {
+				fprintf(stderr, "shardd: --class must be ssd "
+					"or hdd, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->dev_class = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case OPT_FORCE_FORMAT:
+			o->force_format = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			puts("shardd " SHARDD_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'shardd --help'.\n");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "shardd: unexpected argument '%s'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->store) {
+		fprintf(stderr, "shardd: --store PATH is required\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Binds and listens; *port_out is the real port (for --port 0). */
+static int open_listener(const char *addr, unsigned int port,
+			 unsigned int *port_out)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+	};
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct addrinfo *ai;
+	char portstr[8];
+	int fd, ret, one = 1;
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	ret = getaddrinfo(addr, portstr, &hints, &ai);
+	if (ret) {
+		pr_err("invalid listen address '%s': %s", addr,
+		       gai_strerror(ret));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		pr_err("socket: %s", strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		ret = -errno;
+		pr_err("cannot listen on %s port %u: %s", addr, port,
+		       strerror(errno));
+		close(fd);
+		goto out;
+	}
+	*port_out = ntohs(ss.ss_family == AF_INET6 ?
+			  ((struct sockaddr_in6 *)&ss)->sin6_port :
+			  ((struct sockaddr_in *)&ss)->sin_port);
+	ret = fd;
+out:
+	freeaddrinfo(ai);
+	return ret;
+}
+
+static const char *default_advertise(const char *listen)
+{
+	if (!strcmp(listen, "0.0.0.0"))
+		return "127.0.0.1";
+	if (!strcmp(listen, "::"))
+		return "::1";
+	return listen;
+}
+
+/* Detaches after setup, so setup errors still reach the terminal. */
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0) {
+		pr_err("fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if (chdir("/") < 0)
+		pr_warn("chdir /: %s", strerror(errno));
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	shard_log_use_syslog();
+	return 0;
+}
+
+static void setup_process(void)
+{
+	sigset_t set;
+
+	/* A client vanishing mid-send must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Delivered through a signalfd read on the ring instead. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	/* We may sit in the I/O path of this host's own shard devices:
+	 * keep reclaim from recursing into us. */
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) < 0)
+		pr_info("PR_SET_IO_FLUSHER not set (%s); fine unless this "
+			"host maps its own shard devices", strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	struct shard_register_opts ropts;
+	struct shard_store_opts sopts;
+	struct shardd d;
+	struct options o;
+	char hostname[256];
+	unsigned int port = 0;
+	char *file = NULL;
+	uint64_t size;
+	int ret, lfd = -1;
+
+	memset(&o, 0, sizeof(o));
+	memset(&d, 0, sizeof(d));
+	shard_log_init("shardd", SHARD_LOG_INFO);
+	if (parse_args(argc, argv, &o))
+		return 2;
+	if (o.verbose)
+		shard_log_set_level(SHARD_LOG_DEBUG);
+	setup_process();
+
+	ret = shard_resolve_store(o.store, o.size, &file, &size);
+	if (ret)
+		goto out;
+	sopts = (struct shard_store_opts){
+		.path = file,
+		.size = size,
+		.force_format = o.force_format,
+	};
+	ret = shard_store_open(&d.store, &sopts);
+	if (ret)
+		goto out_free;
+	if (!o.dev_class)
+		o.dev_class = shard_detect_class(shard_store_fd(d.store));
+
+	lfd = open_listener(o.listen, o.port, &port);
+	if (lfd < 0) {
+		ret = lfd;
+		goto out_store;
+	}
+	pr_info("serving %s (%" PRIu64 " MiB, %s, daemon id %u) on %s port %u",
+		file, shard_store_capacity(d.store) >> 20, o.dev_class,
+		shard_store_daemon_id(d.store), o.listen, port);
+
+	if (!o.foreground) {
+		ret = daemonize();
+		if (ret)
+			goto out_listen;
+	}
+	ret = shard_loop_init(&d, lfd);
+	if (ret)
+		goto out_listen;
+
+	if (o.mapd) {
+		if (!o.host) {
+			if (gethostname(hostname, sizeof(hostname)) < 0)
+				strcpy(hostname, "localhost");
+			hostname[sizeof(hostname) - 1] = '\0';
+			o.host = hostname;
+		}
+		ropts = (struct shard_register_opts){
+			.socket_path = o.mapd,
+			.addr = o.advertise ? o.advertise
+					    : default_advertise(o.listen),
+			.port = (uint16_t)port,
+			.dev_class = o.dev_class,
+			.host = o.host,
+		};
+		ret = shard_register_start(&d, &ropts);
+		if (ret)
+			goto out_loop;
+	}
+
+	ret = shard_loop_run(&d);
+
+out_loop:
+	shard_loop_exit(&d);
+	shard_register_free(&d);
+out_listen:
+	close(lfd);
+out_store:
+	if (shard_store_close(d.store) && !ret)
+		ret = -EIO;
+out_free:
+	free(file);
+out:
+	if (!ret)
+		pr_info("stopped");
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,965 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A simple in-place object store on one file or block device.
+ *
+ * Layout (little-endian, 4 KiB aligned regions):
+ *
+ *   0          superblock (one 4 KiB block, crc protected)
+ *   table_off  object table: one 32-byte entry per slot
+ *   crc_off    crc table: one 4 KiB page per slot, one u32 per block
+ *   data_off   data: slot i holds its object at data_off + (i << 22)
+ *
+ * A crc entry of 0 means "reads as zeroes": never written, discarded, or
+ * written with zeroes. A block whose real crc is 0 is recorded as 1 (one
+ * 2^-32 collision more, in exchange for needing no separate bitmap).
+ *
+ * Buffered I/O; durability comes from fdatasync at FLUSH/FUA time, which
+ * covers data, crc pages and table entries alike. What this store does
+ * not do (the log-structured store will): make an unflushed write atomic.
+ * After a crash, a block written but not flushed may read as CORRUPT
+ * because its data and crc reached the disk separately.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shard/proto.h>
+
+#include "crc.h"
+#include "log.h"
+#include "store.h"
+
+#define SB_MAGIC		0x4f54534452414853ULL	/* "SHARDSTO" */
+#define SB_VERSION		1
+#define SB_SIZE			4096U
+#define SLOT_SIZE		(1ULL << SHARD_STORE_SLOT_ORDER)
+#define BLOCKS_PER_SLOT		(SLOT_SIZE / SHARD_BLOCK_SIZE)
+#define CRC_PAGE		(BLOCKS_PER_SLOT * 4)
+#define DATA_ALIGN		(1ULL << 20)
+#define ENT_USED		0x01
+#define NONE			UINT32_MAX
+
+struct sb_disk {
+	__le64 magic;
+	__le32 version;
+	__le32 daemon_id;
+	__le64 dev_size;
+	__le32 slot_order;
+	__le32 nslots;
+	__le64 table_off;
+	__le64 crc_off;
+	__le64 data_off;
+	__le64 created;
+	__u8 uuid[16];
+	__u8 reserved[40];
+	__le32 pad;
+	__le32 crc;		/* of everything above */
+};
+
+struct ent_disk {
+	__le32 pool;
+	__u8 order;
+	__u8 flags;
+	__le16 reserved0;
+	__le64 volume;
+	__le64 object;
+	__le32 reserved1;
+	__le32 crc;		/* of the first 28 bytes */
+};
+
+static_assert(sizeof(struct sb_disk) == 128, "superblock size");
+static_assert(sizeof(struct ent_disk) == 32, "table entry size");
+
+struct slot {
+	uint64_t volume;
+	uint64_t object;
+	uint32_t pool;
+	uint32_t next;		/* hash chain */
+	uint8_t order;
+	bool used;
+};
+
+struct shard_store {
+	int fd;
+	bool blkdev;
+	struct sb_disk sb;
+	uint32_t nslots;
+	uint64_t table_off, crc_off, data_off;
+
+	struct slot *slots;
+	uint32_t *buckets;	/* heads of the hash chains */
+	uint32_t nbuckets;	/* power of two */
+	uint32_t *free;		/* stack of free slot indexes */
+	uint32_t nfree;
+
+	/* Single-threaded, so one set of scratch buffers serves all ops. */
+	uint32_t crcs[BLOCKS_PER_SLOT];
+	unsigned char *scratch;	/* SHARD_MAX_IO plus two blocks */
+};
+
+static const unsigned char zero_block[SHARD_BLOCK_SIZE];
+
+static uint64_t align_up(uint64_t x, uint64_t a)
+{
+	return (x + a - 1) / a * a;
+}
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;	/* the store is shorter than its sb */
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The crc table's encoding of a block: 0 means zeroes. */
+static uint32_t block_crc(const unsigned char *blk)
+{
+	static uint32_t zero_crc;
+	uint32_t c;
+
+	if (!zero_crc)
+		zero_crc = shard_crc32c(zero_block, SHARD_BLOCK_SIZE);
+	c = shard_crc32c(blk, SHARD_BLOCK_SIZE);
+	if (c == zero_crc && !memcmp(blk, zero_block, SHARD_BLOCK_SIZE))
+		return 0;
+	return c ? c : 1;
+}
+
+static uint32_t hash_obj(uint32_t pool, uint64_t volume, uint64_t object,
+			 uint32_t nbuckets)
+{
+	uint64_t h = volume * 0x9e3779b97f4a7c15ULL ^ object;
+
+	h ^= (uint64_t)pool << 32;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 31;
+	return (uint32_t)h & (nbuckets - 1);
+}
+
+static uint32_t lookup(const struct shard_store *st, const struct shard_obj *o)
+{
+	uint32_t i = st->buckets[hash_obj(o->pool, o->volume, o->object,
+					  st->nbuckets)];
+
+	for (; i != NONE; i = st->slots[i].next) {
+		const struct slot *s = &st->slots[i];
+
+		if (s->pool == o->pool && s->volume == o->volume &&
+		    s->object == o->object)
+			return i;
+	}
+	return NONE;
+}
+
+static void hash_insert(struct shard_store *st, uint32_t i)
+{
+	struct slot *s = &st->slots[i];
+	uint32_t *head = &st->buckets[hash_obj(s->pool, s->volume, s->object,
+					       st->nbuckets)];
+
+	s->next = *head;
+	*head = i;
+}
+
+static void hash_remove(struct shard_store *st, uint32_t i)
+{
+	struct slot *s = &st->slots[i];
+	uint32_t *p = &st->buckets[hash_obj(s->pool, s->volume, s->object,
+					    st->nbuckets)];
+
+	while (*p != i)
+		p = &st->slots[*p].next;
+	*p = s->next;
+}
+
+static int write_entry(struct shard_store *st, uint32_t i)
+{
+	const struct slot *s = &st->slots[i];
+	struct ent_disk e;
+
+	memset(&e, 0, sizeof(e));
+	if (s->used) {
+		e.pool = htole32(s->pool);
+		e.order = s->order;
+		e.flags = ENT_USED;
+		e.volume = htole64(s->volume);
+		e.object = htole64(s->object);
+		e.crc = htole32(shard_crc32c(&e,
+					     offsetof(struct ent_disk, crc)));
+	}
+	/* A free entry is all zeroes, as format leaves it. */
+	return pwrite_full(st->fd, &e, sizeof(e),
+			   st->table_off + (uint64_t)i * sizeof(e));
+}
+
+static uint64_t crc_pos(const struct shard_store *st, uint32_t slot,
+			uint32_t blk)
+{
+	return st->crc_off + (uint64_t)slot * CRC_PAGE + (uint64_t)blk * 4;
+}
+
+static uint64_t data_pos(const struct shard_store *st, uint32_t slot,
+			 uint32_t blk)
+{
+	return st->data_off + ((uint64_t)slot << SHARD_STORE_SLOT_ORDER) +
+	       (uint64_t)blk * SHARD_BLOCK_SIZE;
+}
+
+/* Reads crc entries [b0, b0 + n) of a slot into st->crcs[b0...]. */
+static int load_crcs(struct shard_store *st, uint32_t slot, uint32_t b0,
+		     uint32_t n)
+{
+	__le32 raw[BLOCKS_PER_SLOT];
+	uint32_t i;
+	int ret;
+
+	ret = pread_full(st->fd, raw, n * 4, crc_pos(st, slot, b0));
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++)
+		st->crcs[b0 + i] = le32toh(raw[i]);
+	return 0;
+}
+
+static int store_crcs(struct shard_store *st, uint32_t slot, uint32_t b0,
+		      uint32_t n)
+{
+	__le32 raw[BLOCKS_PER_SLOT];
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		raw[i] = htole32(st->crcs[b0 + i]);
+	return pwrite_full(st->fd, raw, n * 4, crc_pos(st, slot, b0));
+}
+
+static int check_obj(const struct shard_obj *o, uint32_t off, uint32_t len)
+{
+	if (o->order > SHARD_STORE_SLOT_ORDER)
+		return -EOPNOTSUPP;
+	if (o->order < 9 || (uint64_t)off + len > (1ULL << o->order))
+		return -ERANGE;
+	return 0;
+}
+
+/*
+ * Reads blocks [b0, b0 + n) of a slot into buf, zeroes where the crc
+ * table says so, verifying every stored block. crcs must be loaded.
+ */
+static int read_blocks(struct shard_store *st, uint32_t slot,
+		       const struct shard_obj *o, uint32_t b0, uint32_t n,
+		       unsigned char *buf)
+{
+	uint32_t i = 0;
+	int ret;
+
+	while (i < n) {
+		uint32_t j = i;
+
+		if (!st->crcs[b0 + i]) {
+			memset(buf + (size_t)i * SHARD_BLOCK_SIZE, 0,
+			       SHARD_BLOCK_SIZE);
+			i++;
+			continue;
+		}
+		/* One pread per run of stored blocks. */
+		while (j < n && st->crcs[b0 + j])
+			j++;
+		ret = pread_full(st->fd, buf + (size_t)i * SHARD_BLOCK_SIZE,
+				 (size_t)(j - i) * SHARD_BLOCK_SIZE,
+				 data_pos(st, slot, b0 + i));
+		if (ret) {
+			pr_err_ratelimited("store: read of pool %u volume %" PRIu64
+					   " object %" PRIu64 " failed: %s",
+					   o->pool, o->volume, o->object,
+					   strerror(-ret));
+			return ret;
+		}
+		for (; i < j; i++) {
+			const unsigned char *blk =
+				buf + (size_t)i * SHARD_BLOCK_SIZE;
+
+			if (block_crc(blk) != st->crcs[b0 + i]) {
+				pr_err_ratelimited("store: crc mismatch in pool %u volume %"
+						   PRIu64 " object %" PRIu64
+						   " block %u (slot %u)",
+						   o->pool, o->volume, o->object,
+						   b0 + i, slot);
+				return -EBADMSG;
+			}
+		}
+	}
+	return 0;
+}
+
+int shard_store_read(struct shard_store *st, const struct shard_obj *o,
+		     uint32_t off, uint32_t len, void *buf)
+{
+	uint32_t slot, b0, b1;
+	int ret;
+
+	ret = check_obj(o, off, len);
+	if (ret)
+		return ret;
+	if (len > SHARD_MAX_IO)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	slot = lookup(st, o);
+	if (slot == NONE) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	if (st->slots[slot].order != o->order)
+		return -EINVAL;
+	b0 = off / SHARD_BLOCK_SIZE;
+	b1 = (off + len - 1) / SHARD_BLOCK_SIZE;
+	ret = load_crcs(st, slot, b0, b1 - b0 + 1);
+	if (ret)
+		return ret;
+	ret = read_blocks(st, slot, o, b0, b1 - b0 + 1, st->scratch);
+	if (ret)
+		return ret;
+	memcpy(buf, st->scratch + (off - b0 * SHARD_BLOCK_SIZE), len);
+	return 0;
+}
+
+static int alloc_slot(struct shard_store *st, const struct shard_obj *o,
+		      uint32_t *out)
+{
+	struct slot *s;
+	uint32_t i;
+	int ret;
+
+	if (!st->nfree)
+		return -ENOSPC;
+	i = st->free[--st->nfree];
+	s = &st->slots[i];
+	s->pool = o->pool;
+	s->volume = o->volume;
+	s->object = o->object;
+	s->order = o->order;
+	s->used = true;
+	/* A freed slot left its crc page zeroed, so the object reads as
+	 * zeroes; only the table entry needs writing. */
+	ret = write_entry(st, i);
+	if (ret) {
+		s->used = false;
+		st->free[st->nfree++] = i;
+		return ret;
+	}
+	hash_insert(st, i);
+	*out = i;
+	return 0;
+}
+
+/* Frees a slot whose blocks all read as zeroes. */
+static int maybe_free_slot(struct shard_store *st, uint32_t slot)
+{
+	struct slot *s = &st->slots[slot];
+	uint32_t i;
+	int ret;
+
+	ret = load_crcs(st, slot, 0, BLOCKS_PER_SLOT);
+	if (ret)
+		return ret;
+	for (i = 0; i < BLOCKS_PER_SLOT; i++)
+		if (st->crcs[i])
+			return 0;
+	hash_remove(st, slot);
+	s->used = false;
+	ret = write_entry(st, slot);
+	if (ret) {
+		/* Keep it in memory as on disk: still in use. */
+		s->used = true;
+		hash_insert(st, slot);
+		return ret;
+	}
+	st->free[st->nfree++] = slot;
+	return 0;
+}
+
+/* Writes len bytes at off of an existing slot (read-modify-write for
+ * partial blocks at either end). */
+static int write_slot(struct shard_store *st, uint32_t slot,
+		      const struct shard_obj *o, uint32_t off, uint32_t len,
+		      const void *data)
+{
+	uint32_t b0 = off / SHARD_BLOCK_SIZE;
+	uint32_t b1 = (off + len - 1) / SHARD_BLOCK_SIZE;
+	uint32_t n = b1 - b0 + 1, i;
+	uint32_t head = off % SHARD_BLOCK_SIZE;
+	uint32_t tail = (off + len) % SHARD_BLOCK_SIZE;
+	unsigned char *buf = st->scratch;
+	int ret;
+
+	ret = load_crcs(st, slot, b0, n);
+	if (ret)
+		return ret;
+	if (head) {
+		ret = read_blocks(st, slot, o, b0, 1, buf);
+		if (ret)
+			return ret;
+	}
+	if (tail && (b1 != b0 || !head)) {
+		ret = read_blocks(st, slot, o, b1, 1,
+				  buf + (size_t)(n - 1) * SHARD_BLOCK_SIZE);
+		if (ret)
+			return ret;
+	}
+	memcpy(buf + head, data, len);
+	for (i = 0; i < n; i++)
+		st->crcs[b0 + i] = block_crc(buf + (size_t)i * SHARD_BLOCK_SIZE);
+	ret = pwrite_full(st->fd, buf, (size_t)n * SHARD_BLOCK_SIZE,
+			  data_pos(st, slot, b0));
+	if (ret)
+		goto err;
+	ret = store_crcs(st, slot, b0, n);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	pr_err_ratelimited("store: write of pool %u volume %" PRIu64
+			   " object %" PRIu64 " failed: %s", o->pool,
+			   o->volume, o->object, strerror(-ret));
+	return ret;
+}
+
+int shard_store_write(struct shard_store *st, const struct shard_obj *o,
+		      uint32_t off, uint32_t len, const void *buf)
+{
+	uint32_t slot;
+	int ret;
+
+	ret = check_obj(o, off, len);
+	if (ret)
+		return ret;
+	if (len > SHARD_MAX_IO)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	slot = lookup(st, o);
+	if (slot == NONE) {
+		ret = alloc_slot(st, o, &slot);
+		if (ret)
+			return ret;
+	} else if (st->slots[slot].order != o->order) {
+		return -EINVAL;
+	}
+	return write_slot(st, slot, o, off, len, buf);
+}
+
+int shard_store_zero(struct shard_store *st, const struct shard_obj *o,
+		     uint32_t off, uint32_t len)
+{
+	uint32_t slot, b0, b1, end = off + len;
+	int ret;
+
+	ret = check_obj(o, off, len);
+	if (ret)
+		return ret;
+	slot = lookup(st, o);
+	if (!len || slot == NONE)
+		return 0;
+	if (st->slots[slot].order != o->order)
+		return -EINVAL;
+
+	/* Partial blocks at the ends: overwrite with zeroes. */
+	b0 = (off + SHARD_BLOCK_SIZE - 1) / SHARD_BLOCK_SIZE;
+	b1 = end / SHARD_BLOCK_SIZE;		/* whole blocks [b0, b1) */
+	if (b0 >= b1) {
+		/* No whole block: at most two partial ones. */
+		uint32_t mid = b1 * SHARD_BLOCK_SIZE;
+
+		if (mid > off && mid < end) {
+			ret = write_slot(st, slot, o, off, mid - off,
+					 zero_block);
+			if (!ret)
+				ret = write_slot(st, slot, o, mid, end - mid,
+						 zero_block);
+		} else {
+			ret = write_slot(st, slot, o, off, len, zero_block);
+		}
+		return ret;
+	}
+	if (off < b0 * SHARD_BLOCK_SIZE) {
+		ret = write_slot(st, slot, o, off,
+				 b0 * SHARD_BLOCK_SIZE - off, zero_block);
+		if (ret)
+			return ret;
+	}
+	if (end > b1 * SHARD_BLOCK_SIZE) {
+		ret = write_slot(st, slot, o, b1 * SHARD_BLOCK_SIZE,
+				 end - b1 * SHARD_BLOCK_SIZE, zero_block);
+		if (ret)
+			return ret;
+	}
+
+	memset(&st->crcs[b0], 0, (size_t)(b1 - b0) * 4);
+	ret = store_crcs(st, slot, b0, b1 - b0);
+	if (ret)
+		return ret;
+	/* Give the space back to a sparse file; a failure costs only space. */
+	if (!st->blkdev)
+		fallocate(st->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)data_pos(st, slot, b0),
+			  (off_t)(b1 - b0) * SHARD_BLOCK_SIZE);
+	return maybe_free_slot(st, slot);
+}
+
+int shard_store_flush(struct shard_store *st)
+{
+	if (fdatasync(st->fd) < 0) {
+		int ret = -errno;
+
+		pr_err("store: fdatasync failed: %s", strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
+int shard_store_fd(const struct shard_store *st)
+{
+	return st->fd;
+}
+
+uint64_t shard_store_capacity(const struct shard_store *st)
+{
+	return (uint64_t)st->nslots << SHARD_STORE_SLOT_ORDER;
+}
+
+uint32_t shard_store_daemon_id(const struct shard_store *st)
+{
+	return le32toh(st->sb.daemon_id);
+}
+
+bool shard_store_is_blkdev(const struct shard_store *st)
+{
+	return st->blkdev;
+}
+
+static int write_sb(struct shard_store *st)
+{
+	unsigned char blk[SB_SIZE];
+	int ret;
+
+	st->sb.crc = htole32(shard_crc32c(&st->sb,
+					  offsetof(struct sb_disk, crc)));
+	memset(blk, 0, sizeof(blk));
+	memcpy(blk, &st->sb, sizeof(st->sb));
+	ret = pwrite_full(st->fd, blk, sizeof(blk), 0);
+	if (!ret && fdatasync(st->fd) < 0)
+		ret = -errno;
+	return ret;
+}
+
+int shard_store_set_daemon_id(struct shard_store *st, uint32_t id)
+{
+	uint32_t old = le32toh(st->sb.daemon_id);
+	int ret;
+
+	st->sb.daemon_id = htole32(id);
+	ret = write_sb(st);
+	if (ret) {
+		st->sb.daemon_id = htole32(old);
+		pr_err("store: cannot record daemon id %u: %s", id,
+		       strerror(-ret));
+	}
+	return ret;
+}
+
+/* Places the regions in dev_size bytes; fails when not one slot fits. */
+static int plan_layout(struct shard_store *st, uint64_t dev_size)
+{
+	uint64_t per_slot = SLOT_SIZE + CRC_PAGE + sizeof(struct ent_disk);
+	uint64_t n;
+
+	if (dev_size < SB_SIZE + DATA_ALIGN)
+		return -ENOSPC;
+	n = (dev_size - SB_SIZE - DATA_ALIGN) / per_slot;
+	for (; n; n--) {
+		uint64_t crc_off = align_up(SB_SIZE + n * sizeof(struct ent_disk),
+					    SHARD_BLOCK_SIZE);
+		uint64_t data_off = align_up(crc_off + n * CRC_PAGE, DATA_ALIGN);
+
+		if (n > UINT32_MAX - 1)
+			continue;
+		if (data_off + n * SLOT_SIZE <= dev_size) {
+			st->sb.nslots = htole32((uint32_t)n);
+			st->sb.table_off = htole64(SB_SIZE);
+			st->sb.crc_off = htole64(crc_off);
+			st->sb.data_off = htole64(data_off);
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Zeroes [off, off + len): table and crc pages of a reused device. */
+static int zero_range(int fd, uint64_t off, uint64_t len, bool blkdev)
+{
+	static const unsigned char zeroes[1 << 16];
+	int ret;
+
+	if (!blkdev && !fallocate(fd, FALLOC_FL_ZERO_RANGE, (off_t)off,
+				  (off_t)len))
+		return 0;
+	if (blkdev) {
+		uint64_t range[2] = { off, len };
+
+		if (!ioctl(fd, BLKZEROOUT, range))
+			return 0;
+	}
+	while (len) {
+		size_t n = len > sizeof(zeroes) ? sizeof(zeroes) : len;
+
+		ret = pwrite_full(fd, zeroes, n, off);
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int format(struct shard_store *st, uint64_t dev_size, bool fresh,
+		  const char *path)
+{
+	uint64_t crc_off, data_off;
+	int ret;
+
+	memset(&st->sb, 0, sizeof(st->sb));
+	ret = plan_layout(st, dev_size);
+	if (ret) {
+		pr_err("%s: %" PRIu64 " bytes is too small for a store (one "
+		       "object slot needs %llu)", path, dev_size,
+		       SLOT_SIZE + DATA_ALIGN + SB_SIZE);
+		return ret;
+	}
+	st->sb.magic = htole64(SB_MAGIC);
+	st->sb.version = htole32(SB_VERSION);
+	st->sb.dev_size = htole64(dev_size);
+	st->sb.slot_order = htole32(SHARD_STORE_SLOT_ORDER);
+	st->sb.created = htole64((uint64_t)time(NULL));
+	if (getrandom(st->sb.uuid, sizeof(st->sb.uuid), 0) < 0)
+		memset(st->sb.uuid, 0, sizeof(st->sb.uuid));
+	crc_off = le64toh(st->sb.crc_off);
+	data_off = le64toh(st->sb.data_off);
+
+	/* Metadata first and the superblock last: an interrupted format
+	 * leaves no superblock and is simply redone. */
+	if (!fresh) {
+		ret = zero_range(st->fd, SB_SIZE, data_off - SB_SIZE,
+				 st->blkdev);
+		if (ret)
+			goto err;
+	}
+	if (fdatasync(st->fd) < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = write_sb(st);
+	if (ret)
+		goto err;
+	pr_info("%s: formatted: %u object slots of %llu KiB, crc table at %"
+		PRIu64 ", data at %" PRIu64, path, le32toh(st->sb.nslots),
+		SLOT_SIZE >> 10, crc_off, data_off);
+	return 0;
+err:
+	pr_err("%s: format failed: %s", path, strerror(-ret));
+	return ret;
+}
+
+static int check_sb(struct shard_store *st, uint64_t dev_size,
+		    const char *path)
+{
+	const struct sb_disk *sb = &st->sb;
+	uint64_t n = le32toh(sb->nslots);
+
+	if (le32toh(sb->crc) != shard_crc32c(sb, offsetof(struct sb_disk, crc))) {
+		pr_err("%s: superblock crc mismatch", path);
+		return -EUCLEAN;
+	}
+	if (le32toh(sb->version) != SB_VERSION) {
+		pr_err("%s: store format version %u, this shardd knows %u",
+		       path, le32toh(sb->version), SB_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	if (le32toh(sb->slot_order) != SHARD_STORE_SLOT_ORDER || !n ||
+	    le64toh(sb->table_off) != SB_SIZE ||
+	    le64toh(sb->crc_off) < SB_SIZE + n * sizeof(struct ent_disk) ||
+	    le64toh(sb->data_off) < le64toh(sb->crc_off) + n * CRC_PAGE) {
+		pr_err("%s: superblock geometry is inconsistent", path);
+		return -EUCLEAN;
+	}
+	if (le64toh(sb->data_off) + n * SLOT_SIZE > dev_size) {
+		pr_err("%s: store needs %" PRIu64 " bytes but has %" PRIu64
+		       " (truncated?)", path,
+		       (uint64_t)(le64toh(sb->data_off) + n * SLOT_SIZE), dev_size);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+static bool all_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	return !len || (!p[0] && !memcmp(p, p + 1, len - 1));
+}
+
+static int load_table(struct shard_store *st, const char *path)
+{
+	enum { CHUNK = 1024 };
+	struct ent_disk ents[CHUNK];
+	uint32_t i, j, n, bad = 0;
+	int ret;
+
+	for (i = st->nslots; i-- > 0;)
+		st->slots[i].next = NONE;
+	for (i = 0; i < st->nbuckets; i++)
+		st->buckets[i] = NONE;
+
+	for (i = 0; i < st->nslots; i += n) {
+		n = st->nslots - i < CHUNK ? st->nslots - i : CHUNK;
+		ret = pread_full(st->fd, ents, n * sizeof(ents[0]),
+				 st->table_off + (uint64_t)i * sizeof(ents[0]));
+		if (ret) {
+			pr_err("%s: cannot read the object table: %s", path,
+			       strerror(-ret));
+			return ret;
+		}
+		for (j = 0; j < n; j++) {
+			const struct ent_disk *e = &ents[j];
+			struct slot *s = &st->slots[i + j];
+
+			if (all_zero(e, sizeof(*e)))
+				continue;
+			if (le32toh(e->crc) !=
+			    shard_crc32c(e, offsetof(struct ent_disk, crc)) ||
+			    !(e->flags & ENT_USED)) {
+				/* Neither free nor usable: keep it out of
+				 * both so its data is not reused. */
+				bad++;
+				continue;
+			}
+			s->used = true;
+			s->pool = le32toh(e->pool);
+			s->order = e->order;
+			s->volume = le64toh(e->volume);
+			s->object = le64toh(e->object);
+			hash_insert(st, i + j);
+		}
+	}
+	/* Free slots popped lowest first, which keeps a new store compact. */
+	for (i = st->nslots; i-- > 0;)
+		if (!st->slots[i].used)
+			st->free[st->nfree++] = i;
+	if (bad)
+		pr_err("%s: %u object table entries failed their crc and are "
+		       "out of service", path, bad);
+	return 0;
+}
+
+static int open_backing(const char *path, uint64_t size, int *fdp,
+			uint64_t *dev_size, bool *blkdev, bool *fresh)
+{
+	struct stat stb;
+	int fd, ret;
+
+	*fresh = false;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (!size) {
+			pr_err("%s does not exist; give a size to create it",
+			       path);
+			return -ENOENT;
+		}
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		*fresh = fd >= 0;
+	}
+	if (fd < 0) {
+		ret = -errno;
+		pr_err("cannot open %s: %s", path, strerror(errno));
+		return ret;
+	}
+	/* Two daemons on one store would destroy it. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = -errno;
+		pr_err("cannot lock %s: %s", path, errno == EWOULDBLOCK ?
+		       "another shardd is using it" : strerror(errno));
+		goto err;
+	}
+	if (fstat(fd, &stb) < 0) {
+		ret = -errno;
+		pr_err("cannot stat %s: %s", path, strerror(errno));
+		goto err;
+	}
+	*blkdev = S_ISBLK(stb.st_mode);
+	if (*blkdev) {
+		if (ioctl(fd, BLKGETSIZE64, dev_size) < 0) {
+			ret = -errno;
+			pr_err("%s: cannot get the device size: %s", path,
+			       strerror(errno));
+			goto err;
+		}
+	} else if (S_ISREG(stb.st_mode)) {
+		*dev_size = (uint64_t)stb.st_size;
+		if (!stb.st_size && size) {
+			/* Sparse: space is taken as objects are written. */
+			if (ftruncate(fd, (off_t)size) < 0) {
+				ret = -errno;
+				pr_err("cannot size %s to %" PRIu64 ": %s",
+				       path, size, strerror(errno));
+				goto err;
+			}
+			*dev_size = size;
+			*fresh = true;
+		}
+	} else {
+		pr_err("%s is neither a regular file nor a block device", path);
+		ret = -EINVAL;
+		goto err;
+	}
+	*fdp = fd;
+	return 0;
+err:
+	close(fd);
+	return ret;
+}
+
+int shard_store_open(struct shard_store **out,
+		     const struct shard_store_opts *opts)
+{
+	unsigned char blk[SB_SIZE];
+	struct shard_store *st;
+	uint64_t dev_size = 0;
+	bool fresh;
+	int ret;
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	ret = open_backing(opts->path, opts->size, &st->fd, &dev_size,
+			   &st->blkdev, &fresh);
+	if (ret)
+		goto err_free;
+
+	memset(blk, 0, sizeof(blk));
+	if (dev_size >= SB_SIZE) {
+		ret = pread_full(st->fd, blk, sizeof(blk), 0);
+		if (ret) {
+			pr_err("%s: cannot read the superblock: %s",
+			       opts->path, strerror(-ret));
+			goto err_close;
+		}
+	}
+	memcpy(&st->sb, blk, sizeof(st->sb));
+	if (le64toh(st->sb.magic) != SB_MAGIC) {
+		/* Format only what is visibly empty: never someone's data. */
+		if (!fresh && !opts->force_format && !all_zero(blk, sizeof(blk))) {
+			pr_err("%s holds data but no shard store; wipe it "
+			       "(wipefs -a) or use --force-format", opts->path);
+			ret = -EEXIST;
+			goto err_close;
+		}
+		ret = format(st, dev_size, fresh, opts->path);
+		if (ret)
+			goto err_close;
+	}
+	ret = check_sb(st, dev_size, opts->path);
+	if (ret)
+		goto err_close;
+
+	st->nslots = le32toh(st->sb.nslots);
+	st->table_off = le64toh(st->sb.table_off);
+	st->crc_off = le64toh(st->sb.crc_off);
+	st->data_off = le64toh(st->sb.data_off);
+	for (st->nbuckets = 1; st->nbuckets < st->nslots; st->nbuckets <<= 1)
+		;
+	st->slots = calloc(st->nslots, sizeof(*st->slots));
+	st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
+	st->free = calloc(st->nslots, sizeof(*st->free));
+	st->scratch = malloc(SHARD_MAX_IO + 2 * SHARD_BLOCK_SIZE);
+	if (!st->slots || !st->buckets || !st->free || !st->scratch) {
+		ret = -ENOMEM;
+		pr_err("%s: no memory for the object table", opts->path);
+		goto err_mem;
+	}
+	ret = load_table(st, opts->path);
+	if (ret)
+		goto err_mem;
+	pr_info("%s: store open: daemon id %u, %u of %u object slots in use",
+		opts->path, shard_store_daemon_id(st), st->nslots - st->nfree,
+		st->nslots);
+	*out = st;
+	return 0;
+
+err_mem:
+	free(st->scratch);
+	free(st->free);
+	free(st->buckets);
+	free(st->slots);
+err_close:
+	close(st->fd);
+err_free:
+	free(st);
+	return ret;
+}
+
+int shard_store_close(struct shard_store *st)
+{
+	int ret;
+
+	if (!st)
+		return 0;
+	ret = shard_store_flush(st);
+	close(st->fd);
+	free(st->scratch);
+	free(st->free);
+	free(st->buckets);
+	free(st->slots);
+	free(st);
+	return ret;
+}
