@@ -51,6 +51,8 @@ struct shard_part {
 	u8 state;		/* enum shard_part_state */
 	u8 idx;
 	u8 retries;
+	bool replied;		/* a reply came while we were still sending */
+	u8 reply_status;
 };
 
 #define SHARD_INLINE_PARTS	2
@@ -92,6 +94,7 @@ void shard_part_route(struct shard_dev *dev, struct shard_part *part,
 		      unsigned int hint);
 void shard_part_hold(struct shard_part *part);
 bool shard_part_finish(struct shard_part *part, blk_status_t status);
+bool shard_part_replied(struct shard_part *part, u32 status);
 void shard_cmd_release_parts(struct shard_cmd *cmd);
 void shard_cmd_complete(struct shard_cmd *cmd);
 void shard_kick_redispatch(void);

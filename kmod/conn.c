@@ -29,6 +29,10 @@ MODULE_PARM_DESC(conns_per_daemon, "TCP connections to each daemon (1-16)");
 #define SHARD_BACKOFF_MAX	(5 * HZ)
 #define SHARD_CONNECT_TIMEOUT	(3 * HZ)
 #define SHARD_IO_TIMEOUT	(10 * HZ)
+#define SHARD_KEEPALIVE_IDLE	5	/* seconds */
+#define SHARD_KEEPALIVE_INTVL	2
+#define SHARD_KEEPALIVE_CNT	3
+#define SHARD_USER_TIMEOUT_MS	15000
 /* A message stalled mid-way this many socket timeouts kills the link. */
 #define SHARD_STALL_LIMIT	3
 
@@ -122,7 +126,9 @@ static void shard_conn_send_work(struct work_struct *work)
 	struct shard_conn *conn = container_of(work, struct shard_conn,
 					       send_work);
 	unsigned int noio = memalloc_noio_save();
-	struct shard_part *part;
+	struct shard_part *part, *parts;
+	struct shard_cmd *cmd;
+	bool done;
 	u64 epoch;
 	u16 gen;
 	int ret;
@@ -136,18 +142,33 @@ static void shard_conn_send_work(struct work_struct *work)
 		part = list_first_entry(&conn->sendq, struct shard_part, node);
 		list_move_tail(&part->node, &conn->inflight);
 		part->state = SHARD_PART_SENDING;
-		gen = part->cmd->gen;
+		part->replied = false;
+		cmd = part->cmd;
+		parts = cmd->parts;
+		gen = cmd->gen;
 		epoch = shard_client.map ? shard_client.map->epoch : 0;
 		spin_unlock(&shard_client.lock);
 
 		ret = shard_io_send_part(conn, part, epoch,
 					 !list_empty_careful(&conn->sendq));
 
+		/*
+		 * The cmd is blk-mq's and outlives us; a flush's parts array
+		 * may have been freed, so look at the part only if it is
+		 * still the one we sent.
+		 */
+		done = false;
 		spin_lock(&shard_client.lock);
-		if (part->cmd->gen == gen && part->conn == conn &&
-		    part->state == SHARD_PART_SENDING)
+		if (cmd->gen == gen && cmd->parts == parts &&
+		    part->conn == conn && part->state == SHARD_PART_SENDING) {
 			part->state = SHARD_PART_INFLIGHT;
+			if (part->replied)
+				done = shard_part_replied(part,
+							  part->reply_status);
+		}
 		spin_unlock(&shard_client.lock);
+		if (done)
+			shard_cmd_complete(cmd);
 		if (ret) {
 			/* The kthread sees the dead socket and resends. */
 			kernel_sock_shutdown(conn->sock, SHUT_RDWR);
@@ -202,6 +223,12 @@ static void shard_sock_setup(struct socket *sock)
 	sk->sk_sndtimeo = SHARD_CONNECT_TIMEOUT;
 	sk->sk_rcvtimeo = SHARD_IO_TIMEOUT;
 	tcp_sock_set_nodelay(sk);
+	/* A peer that vanishes without a FIN must not hold I/O forever. */
+	sock_set_keepalive(sk);
+	tcp_sock_set_keepidle(sk, SHARD_KEEPALIVE_IDLE);
+	tcp_sock_set_keepintvl(sk, SHARD_KEEPALIVE_INTVL);
+	tcp_sock_set_keepcnt(sk, SHARD_KEEPALIVE_CNT);
+	tcp_sock_set_user_timeout(sk, SHARD_USER_TIMEOUT_MS);
 }
 
 static int shard_conn_hello(struct shard_conn *conn)

@@ -162,7 +162,11 @@ static blk_status_t shard_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (dev->dead || !cmd->nr_parts) {
 		spin_unlock(&shard_client.lock);
 		shard_cmd_release_parts(cmd);
-		return dev->dead ? BLK_STS_IOERR : BLK_STS_OK;
+		if (dev->dead)
+			return BLK_STS_IOERR;
+		/* A flush with no daemon in the map has nothing to flush. */
+		blk_mq_end_request(rq, BLK_STS_OK);
+		return BLK_STS_OK;
 	}
 	for (i = 0; i < cmd->nr_parts; i++)
 		shard_part_route(dev, &cmd->parts[i], hctx->queue_num);
@@ -394,7 +398,14 @@ int shard_dev_add(const struct shard_dev_config *cfg, u32 *index)
 
 	/* Replies may name this device as soon as it is findable. */
 	xa_store(&shard_client.devs, dev->index, dev, GFP_KERNEL);
+	/*
+	 * No partition scan here: it reads the disk, and with the volume's
+	 * daemons away that read would wait, holding ctl_mutex, for as long
+	 * as they are gone. BLKRRPART (blockdev --rereadpt) scans on demand.
+	 */
+	set_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
 	ret = device_add_disk(NULL, disk, shard_dev_groups);
+	clear_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
 	if (ret)
 		goto out_disk;
 	*index = dev->index;

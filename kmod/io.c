@@ -12,6 +12,7 @@
 #include <linux/blk-mq.h>
 #include <linux/crc32c.h>
 #include <linux/highmem.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include <uapi/linux/shard.h>
 #include <shard/proto.h>
@@ -173,7 +174,7 @@ struct shard_io_xfer {
 
 /* Calls x->fn on the pages that hold the request bytes off to off + len. */
 static int shard_io_walk(struct request *rq, u32 off, u32 len,
-				 struct shard_io_xfer *x)
+			 struct shard_io_xfer *x)
 {
 	struct req_iterator iter;
 	struct bio_vec bv;
@@ -306,13 +307,47 @@ static blk_status_t shard_io_status(u32 status)
 	}
 }
 
+/*
+ * Acts on a reply's status for a part that no thread is moving data for.
+ * Returns true when that finished its request.
+ */
+bool shard_part_replied(struct shard_part *part, u32 status)
+{
+	lockdep_assert_held(&shard_client.lock);
+	if (status == SHARD_S_STALE) {
+		/* The daemon knows a newer map: wait for it, then resend. */
+		shard_part_hold(part);
+		return false;
+	}
+	if (status == SHARD_S_BADCRC && ++part->retries < SHARD_CRC_RETRIES) {
+		shard_part_hold(part);
+		shard_kick_redispatch();
+		return false;
+	}
+	return shard_part_finish(part, shard_io_status(status));
+}
+
+static void shard_io_report(struct shard_conn *conn, const struct shard_reply *reply,
+			    u32 dev_index)
+{
+	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 10);
+
+	if (!__ratelimit(&rs))
+		return;
+	pr_err("daemon %u: opcode %u failed with status %u\n",
+	       conn->daemon->id, reply->opcode, le32_to_cpu(reply->status));
+	shard_nl_event(SHARD_EVENT_IO_ERROR, conn->daemon->id, dev_index, EIO);
+}
+
 /* Handles one checked reply header; a non-zero return drops the link. */
 int shard_io_reply(struct shard_conn *conn, const struct shard_reply *reply)
 {
 	u32 status = le32_to_cpu(reply->status);
 	u32 len = le32_to_cpu(reply->len);
 	struct shard_part *part;
+	struct shard_cmd *cmd;
 	bool done = false;
+	u32 dev_index;
 	int ret;
 
 	spin_lock(&shard_client.lock);
@@ -324,13 +359,14 @@ int shard_io_reply(struct shard_conn *conn, const struct shard_reply *reply)
 	if (reply->opcode != part->op ||
 	    (len && (status != SHARD_S_OK || part->op != SHARD_OP_READ)) ||
 	    (part->op == SHARD_OP_READ && status == SHARD_S_OK &&
-	     len != part->len) ||
-	    (part->op == SHARD_OP_WRITE && part->state == SHARD_PART_SENDING)) {
+	     len != part->len)) {
 		spin_unlock(&shard_client.lock);
 		pr_warn_ratelimited("daemon %u: reply does not fit its request\n",
 				    conn->daemon->id);
 		return -EPROTO;
 	}
+	cmd = part->cmd;
+	dev_index = cmd->dev->index;
 
 	if (len) {
 		list_del_init(&part->node);
@@ -345,25 +381,22 @@ int shard_io_reply(struct shard_conn *conn, const struct shard_reply *reply)
 			return ret;
 		}
 		done = shard_part_finish(part, BLK_STS_OK);
-	} else if (status == SHARD_S_STALE) {
-		/* The daemon knows a newer map: wait for it, then resend. */
-		shard_part_hold(part);
-	} else if (status == SHARD_S_BADCRC &&
-		   ++part->retries < SHARD_CRC_RETRIES) {
-		shard_part_hold(part);
-		shard_kick_redispatch();
+	} else if (part->state == SHARD_PART_SENDING) {
+		/*
+		 * The daemon has the whole payload but our sendmsg has not
+		 * returned yet: the sender still reads the request's pages,
+		 * so it finishes the part once it is done with them.
+		 */
+		part->replied = true;
+		part->reply_status = status;
 	} else {
-		done = shard_part_finish(part, shard_io_status(status));
+		done = shard_part_replied(part, status);
 	}
 	spin_unlock(&shard_client.lock);
 	if (status != SHARD_S_OK && status != SHARD_S_STALE &&
-	    status != SHARD_S_BADCRC) {
-		pr_err_ratelimited("daemon %u: opcode %u failed with status %u\n",
-				   conn->daemon->id, reply->opcode, status);
-		shard_nl_event(SHARD_EVENT_IO_ERROR, conn->daemon->id,
-			       part->cmd->dev->index, EIO);
-	}
+	    status != SHARD_S_BADCRC)
+		shard_io_report(conn, reply, dev_index);
 	if (done)
-		shard_cmd_complete(part->cmd);
+		shard_cmd_complete(cmd);
 	return 0;
 }

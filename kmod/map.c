@@ -133,6 +133,10 @@ static int shard_map_parse_daemons(struct shard_map *map,
 	if (!map->daemons)
 		return -ENOMEM;
 	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) != SHARD_ATTR_DAEMON) {
+			NL_SET_ERR_MSG_ATTR(extack, a, "expected SHARD_ATTR_DAEMON");
+			return -EINVAL;
+		}
 		ret = shard_map_parse_daemon(&map->daemons[i++], a, extack);
 		if (ret)
 			return ret;
@@ -233,6 +237,10 @@ static int shard_map_parse_pools(struct shard_map *map,
 	if (!map->pools)
 		return -ENOMEM;
 	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) != SHARD_ATTR_POOL) {
+			NL_SET_ERR_MSG_ATTR(extack, a, "expected SHARD_ATTR_POOL");
+			return -EINVAL;
+		}
 		/* Count first: a failed pool's table is freed with the map. */
 		i = map->nr_pools++;
 		ret = shard_map_parse_pool(map, &map->pools[i], a, extack);

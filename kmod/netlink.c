@@ -322,7 +322,6 @@ static struct genl_family shard_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = shard_ops,
 	.n_ops = ARRAY_SIZE(shard_ops),
-	.resv_start_op = SHARD_CMD_GET_STATUS + 1,
 	.mcgrps = shard_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(shard_mcgrps),
 };

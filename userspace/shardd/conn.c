@@ -4,8 +4,11 @@
  *
  * Receive: bytes land in a per-connection buffer and are parsed into
  * requests; a large WRITE payload is received straight into the
- * request's buffer. Requests run against the store as soon as they are
- * complete, so requests to one object execute in arrival order.
+ * request's buffer. Requests are submitted to the store as soon as they
+ * are complete; the store runs them asynchronously on the ring and keeps
+ * requests to one object in submission (= arrival) order, across
+ * connections too. Payload buffers are 4 KiB aligned so that the store
+ * can hand them to O_DIRECT without a copy.
  *
  * Send: finished requests queue their replies; one SENDMSG at a time per
  * connection (several replies gathered into it) keeps the byte stream in
@@ -13,7 +16,8 @@
  *
  * Lifetime: a connection that hits an error is marked dead and shut
  * down, which completes its outstanding recv/send; it is freed when no
- * submission refers to it any more (recv, send, fsyncs of its requests).
+ * submission refers to it any more (recv, send, store operations and
+ * fsyncs of its requests).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -62,7 +66,7 @@ struct shard_conn {
 	bool dead;
 	bool hello_done;
 	unsigned int inflight;
-	unsigned int fsyncs;		/* outstanding, each refers to us */
+	unsigned int disk;		/* store ops and fsyncs in flight */
 
 	unsigned char *rxbuf;
 	size_t rxhead, rxtail;
@@ -115,7 +119,7 @@ static void conn_free(struct shard_conn *c)
 /* Frees a dead connection once nothing in flight refers to it. */
 static void conn_put(struct shard_conn *c)
 {
-	if (c->dead && !c->recv_armed && !c->send_armed && !c->fsyncs) {
+	if (c->dead && !c->recv_armed && !c->send_armed && !c->disk) {
 		pr_debug("%s: connection closed", c->peer);
 		conn_free(c);
 	}
@@ -191,22 +195,51 @@ static void reply(struct req *r, unsigned int status)
 		conn_arm_send(c);
 }
 
-static void on_fsync(struct shard_ev *ev, int res)
+/* A payload buffer the store can use for O_DIRECT as it is. */
+static unsigned char *buf_alloc(size_t len)
 {
-	struct req *r = container_of(ev, struct req, fsync_ev);
-	struct shard_conn *c = r->c;
+	void *p;
 
-	c->fsyncs--;
-	if (res < 0)
-		pr_err_ratelimited("store: fsync failed: %s", strerror(-res));
-	reply(r, res < 0 ? SHARD_S_IO : SHARD_S_OK);
+	return posix_memalign(&p, SHARD_BLOCK_SIZE, len ? len : 1) ? NULL : p;
+}
+
+/* Disk work of r is in flight: keeps c, and shutdown, waiting for it. */
+static void disk_begin(struct req *r)
+{
+	r->c->disk++;
+	r->c->d->disk_busy++;
+}
+
+static void disk_end(struct req *r)
+{
+	r->c->disk--;
+	r->c->d->disk_busy--;
+}
+
+/* After r's disk work completed and r was answered (or freed). */
+static void disk_after(struct shard_conn *c)
+{
 	if (c->dead)
 		conn_put(c);
 	else if (!c->recv_armed)
 		conn_process(c);
 }
 
-/* Replies once every write acknowledged so far is durable. */
+static void on_fsync(struct shard_ev *ev, int res)
+{
+	struct req *r = container_of(ev, struct req, fsync_ev);
+	struct shard_conn *c = r->c;
+
+	disk_end(r);
+	if (res < 0)
+		pr_err_ratelimited("store: fsync failed: %s", strerror(-res));
+	reply(r, res < 0 ? SHARD_S_IO : SHARD_S_OK);
+	disk_after(c);
+}
+
+/* Replies once every write acknowledged so far is durable: their
+ * store operations have completed, so an fdatasync issued now covers
+ * them. Writes still in flight are not acknowledged and need not be. */
 static void reply_after_fsync(struct req *r)
 {
 	struct shard_conn *c = r->c;
@@ -216,7 +249,7 @@ static void reply_after_fsync(struct req *r)
 	io_uring_prep_fsync(sqe, shard_store_fd(c->d->store),
 			    IORING_FSYNC_DATASYNC);
 	shard_sqe_set_ev(sqe, &r->fsync_ev);
-	c->fsyncs++;
+	disk_begin(r);
 }
 
 static struct shard_obj req_obj(const struct shard_req_h *h)
@@ -258,20 +291,49 @@ static void exec_hello(struct req *r)
 	reply(r, SHARD_S_OK);
 }
 
+static void read_done(void *arg, int err)
+{
+	struct req *r = arg;
+	struct shard_conn *c = r->c;
+
+	disk_end(r);
+	r->reply_len = r->h.len;
+	reply(r, errno_to_status(err));
+	disk_after(c);
+}
+
 static void exec_read(struct req *r)
 {
 	struct shard_obj o = req_obj(&r->h);
 	int err;
 
-	r->buf = malloc(r->h.len ? r->h.len : 1);
+	r->buf = buf_alloc(r->h.len);
 	if (!r->buf) {
 		reply(r, SHARD_S_IO);
 		return;
 	}
 	err = shard_store_read(r->c->d->store, &o, r->h.offset, r->h.len,
-			       r->buf);
-	r->reply_len = r->h.len;
-	reply(r, errno_to_status(err));
+			       r->buf, read_done, r);
+	if (err)
+		reply(r, errno_to_status(err));
+	else
+		disk_begin(r);
+}
+
+/* WRITE, DISCARD and WRITE_ZEROES completion. */
+static void mutation_done(void *arg, int err)
+{
+	struct req *r = arg;
+	struct shard_conn *c = r->c;
+
+	disk_end(r);
+	free(r->buf);
+	r->buf = NULL;
+	if (c->dead)
+		reply(r, errno_to_status(err));	/* frees r */
+	else
+		finish_mutation(r, err);
+	disk_after(c);
 }
 
 static void exec_write(struct req *r)
@@ -288,18 +350,27 @@ static void exec_write(struct req *r)
 		return;
 	}
 	err = shard_store_write(r->c->d->store, &o, r->h.offset, r->h.len,
-				r->buf);
-	free(r->buf);
-	r->buf = NULL;
-	finish_mutation(r, err);
+				r->buf, mutation_done, r);
+	if (err) {
+		free(r->buf);
+		r->buf = NULL;
+		finish_mutation(r, err);
+	} else {
+		disk_begin(r);
+	}
 }
 
 static void exec_zero(struct req *r)
 {
 	struct shard_obj o = req_obj(&r->h);
+	int err;
 
-	finish_mutation(r, shard_store_zero(r->c->d->store, &o, r->h.offset,
-					    r->h.len));
+	err = shard_store_zero(r->c->d->store, &o, r->h.offset, r->h.len,
+			       mutation_done, r);
+	if (err)
+		finish_mutation(r, err);
+	else
+		disk_begin(r);
 }
 
 static void exec(struct req *r)
@@ -348,7 +419,7 @@ static int take_header(struct shard_conn *c)
 
 	r = calloc(1, sizeof(*r));
 	if (r && shard_op_has_req_payload(h.opcode)) {
-		r->buf = malloc(h.len);
+		r->buf = buf_alloc(h.len);
 		if (!r->buf) {
 			free(r);
 			r = NULL;
@@ -394,8 +465,9 @@ static void conn_process(struct shard_conn *c)
 			exec(r);
 			continue;
 		}
+		/* Shutting down: finish what is in progress, start nothing. */
 		if (c->inflight >= SHARD_CONN_MAX_INFLIGHT ||
-		    avail < SHARD_HDR_SIZE)
+		    avail < SHARD_HDR_SIZE || c->d->stop)
 			break;
 		if (take_header(c))
 			break;

@@ -12,24 +12,9 @@
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
+#include "store.h"
 
 #define RING_ENTRIES	256
-
-struct io_uring_sqe *shard_get_sqe(struct shardd *d)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
-
-	if (!sqe) {
-		io_uring_submit(&d->ring);
-		sqe = io_uring_get_sqe(&d->ring);
-	}
-	if (!sqe) {
-		/* Cannot happen after a submit freed the SQ; be loud if so. */
-		pr_err("io_uring submission queue full");
-		abort();
-	}
-	return sqe;
-}
 
 static void arm_accept(struct shardd *d)
 {
@@ -136,6 +121,7 @@ int shard_loop_init(struct shardd *d, int listen_fd)
 		close(d->sig_fd);
 		return ret;
 	}
+	shard_store_set_ring(d->store, &d->ring);
 	arm_accept(d);
 	arm_signal(d);
 	return 0;
@@ -143,11 +129,11 @@ int shard_loop_init(struct shardd *d, int listen_fd)
 
 int shard_loop_run(struct shardd *d)
 {
-	struct io_uring_cqe *cqe;
-	unsigned int head, n;
 	int ret;
 
-	while (!d->stop) {
+	/* After a stop, connections take no new requests (conn.c), so the
+	 * disk work left drains. */
+	while (!d->stop || d->disk_busy) {
 		ret = io_uring_submit_and_wait(&d->ring, 1);
 		if (ret == -EINTR)
 			continue;
@@ -155,15 +141,7 @@ int shard_loop_run(struct shardd *d)
 			pr_err("io_uring_submit_and_wait: %s", strerror(-ret));
 			return ret;
 		}
-		n = 0;
-		io_uring_for_each_cqe(&d->ring, head, cqe) {
-			struct shard_ev *ev = io_uring_cqe_get_data(cqe);
-
-			n++;
-			if (ev)
-				ev->fn(ev, cqe->res);
-		}
-		io_uring_cq_advance(&d->ring, n);
+		shard_ring_dispatch(&d->ring);
 	}
 	return 0;
 }

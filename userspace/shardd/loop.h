@@ -14,17 +14,7 @@
 #include <liburing.h>
 #include <sys/signalfd.h>
 
-#ifndef container_of
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-#endif
-
-struct shard_ev;
-typedef void (*shard_ev_fn)(struct shard_ev *ev, int res);
-
-struct shard_ev {
-	shard_ev_fn fn;
-};
+#include "ring.h"
 
 struct shard_conn;
 struct shard_register;
@@ -35,6 +25,9 @@ struct shardd {
 	struct shard_store *store;
 	uint64_t epoch;		/* the map epoch; 0 until maps exist */
 	bool stop;
+	/* Store operations and fsyncs in flight: shutdown waits for them
+	 * so that no buffer is freed while the kernel may still use it. */
+	unsigned int disk_busy;
 
 	int listen_fd;
 	struct shard_ev accept_ev;
@@ -54,18 +47,16 @@ struct shardd {
 /* Creates the ring and arms accept and signal handling. listen_fd is
  * bound and listening; SIGINT and SIGTERM must be blocked. */
 int shard_loop_init(struct shardd *d, int listen_fd);
-/* Runs until SIGINT/SIGTERM; returns 0 or -errno. */
+/* Runs until SIGINT/SIGTERM, then until the disk work in flight is
+ * done; returns 0 or -errno. */
 int shard_loop_run(struct shardd *d);
 /* Frees the ring and every connection. */
 void shard_loop_exit(struct shardd *d);
 
 /* A free SQE, submitting queued ones to make room if needed. */
-struct io_uring_sqe *shard_get_sqe(struct shardd *d);
-
-static inline void shard_sqe_set_ev(struct io_uring_sqe *sqe,
-				    struct shard_ev *ev)
+static inline struct io_uring_sqe *shard_get_sqe(struct shardd *d)
 {
-	io_uring_sqe_set_data(sqe, ev);
+	return shard_ring_get_sqe(&d->ring);
 }
 
 #endif /* SHARDD_LOOP_H */

@@ -5,8 +5,15 @@
  * log-structured store can replace this one without touching the network
  * side.
  *
- * Every call is synchronous and not thread safe: the event loop calls it
- * from its one thread, which also gives per-object ordering for free.
+ * Not thread safe: the event loop calls it from its one thread. Open,
+ * close, flush and set_daemon_id are synchronous (setup and shutdown).
+ * Read, write and zero run asynchronously on the daemon's io_uring:
+ * they return at once, and their done callback runs later from a ring
+ * completion (never from inside the call). Operations on one object run
+ * in the order they were submitted, one at a time, so a read sees every
+ * write submitted before it and a partial-block read-modify-write never
+ * races another write; operations on different objects overlap.
+ *
  * Errors are -errno: -EBADMSG stored data failed its crc (logged here
  * with the object and block), -ENOSPC no free object slot, -ERANGE range
  * outside the object, -EOPNOTSUPP object size not supported, -EINVAL
@@ -34,24 +41,46 @@ struct shard_store_opts {
 	const char *path;	/* regular file or block device */
 	uint64_t size;		/* bytes, to create or size an empty file */
 	bool force_format;	/* format even if the store holds data */
+	bool direct;		/* O_DIRECT data on a regular file (tests);
+				 * block devices always try it */
 };
+
+struct io_uring;
+
+/* err is 0 or -errno as above. */
+typedef void (*shard_store_done_fn)(void *arg, int err);
 
 int shard_store_open(struct shard_store **out,
 		     const struct shard_store_opts *opts);
 /* Flushes and closes; returns the flush error, if any. */
 int shard_store_close(struct shard_store *st);
 
+/* The ring data operations run on; set before the first of them. */
+void shard_store_set_ring(struct shard_store *st, struct io_uring *ring);
+
+/*
+ * Asynchronous operations. 0: started, done(arg, err) follows; -errno:
+ * refused at once (bad range, no memory), done is never called. buf
+ * must stay valid until done. Buffers aligned to 4 KiB with 4 KiB
+ * aligned offset and length go to the disk as they are; anything else
+ * is copied through a bounce buffer (and read-modify-written).
+ */
 int shard_store_read(struct shard_store *st, const struct shard_obj *obj,
-		     uint32_t off, uint32_t len, void *buf);
+		     uint32_t off, uint32_t len, void *buf,
+		     shard_store_done_fn done, void *arg);
 int shard_store_write(struct shard_store *st, const struct shard_obj *obj,
-		      uint32_t off, uint32_t len, const void *buf);
+		      uint32_t off, uint32_t len, const void *buf,
+		      shard_store_done_fn done, void *arg);
 /* DISCARD and WRITE_ZEROES: the range reads as zeroes afterwards. */
 int shard_store_zero(struct shard_store *st, const struct shard_obj *obj,
-		     uint32_t off, uint32_t len);
-/* Makes every earlier write durable (fdatasync). */
+		     uint32_t off, uint32_t len, shard_store_done_fn done,
+		     void *arg);
+
+/* Makes every completed write durable (fdatasync); synchronous. */
 int shard_store_flush(struct shard_store *st);
 
-/* The descriptor to fsync asynchronously, same effect as flush. */
+/* The descriptor to fsync on the ring, same effect as flush: it covers
+ * every operation whose done callback has run. */
 int shard_store_fd(const struct shard_store *st);
 uint64_t shard_store_capacity(const struct shard_store *st);
 uint32_t shard_store_daemon_id(const struct shard_store *st);

@@ -14,18 +14,22 @@
  *     SHARD_ATTR_DAEMONS: nest, required; one SHARD_ATTR_DAEMON per daemon
  *       SHARD_ATTR_DAEMON: nest
  *         SHARD_DAEMON_ATTR_ID: u32 (< SHARD_MAX_DAEMON_ID), required
- *         SHARD_DAEMON_ATTR_ADDR: binary, struct in_addr or struct in6_addr
- *         SHARD_DAEMON_ATTR_PORT: u16, host order, non-zero
+ *         SHARD_DAEMON_ATTR_ADDR: binary, struct in_addr or struct in6_addr,
+ *           required
+ *         SHARD_DAEMON_ATTR_PORT: u16, host order, non-zero, required
  *         SHARD_DAEMON_ATTR_FLAGS: u32, SHARD_DAEMON_F_*
  *     SHARD_ATTR_POOLS: nest, required; one SHARD_ATTR_POOL per pool
  *       SHARD_ATTR_POOL: nest
  *         SHARD_POOL_ATTR_ID: u32, required
  *         SHARD_POOL_ATTR_PG_COUNT: u32 (1 .. SHARD_MAX_PGS), required
  *         SHARD_POOL_ATTR_WIDTH: u32 (1 .. SHARD_MAX_WIDTH), members per PG
- *         SHARD_POOL_ATTR_PG_TABLE: binary, pg_count * width __u32 daemon
- *           ids in host order, PG-major; member 0 is the primary;
- *           SHARD_DAEMON_NONE marks an empty slot. Every id must be a
- *           daemon of this map.
+ *         SHARD_POOL_ATTR_PG_TABLE: binary, required: pg_count * width
+ *           __u32 daemon ids in host order, PG-major; member 0 is the
+ *           primary; SHARD_DAEMON_NONE marks an empty slot. Every id must
+ *           be a daemon of this map, and no PG may name a daemon twice.
+ *           One netlink attribute holds at most 65531 bytes, so for now
+ *           pg_count * width is at most 16382; larger maps will be sent
+ *           in several messages.
  *
  * SHARD_CMD_ADD_DEV: creates /dev/shardN for a volume; replies with
  *   SHARD_ATTR_DEV_INDEX.
@@ -33,7 +37,8 @@
  *     SHARD_ATTR_VOLUME_ID: u64, required
  *     SHARD_ATTR_SIZE: u64 bytes, multiple of 512, required
  *     SHARD_ATTR_OBJ_ORDER: u8, log2 of the object size
- *       (SHARD_MIN_OBJ_ORDER .. SHARD_MAX_OBJ_ORDER, default 22)
+ *       (SHARD_MIN_OBJ_ORDER .. SHARD_MAX_OBJ_ORDER, default 22; the
+ *       daemons' store holds objects of up to 4 MiB)
  *     SHARD_ATTR_READ_ONLY: flag
  *     SHARD_ATTR_TIMEOUT: u32 seconds a request may wait for its daemon
  *       before it fails with EIO; 0 (default) waits forever
@@ -77,9 +82,10 @@
 #define SHARD_MAX_DAEMONS	1024
 #define SHARD_MAX_POOLS		64
 #define SHARD_MAX_PGS		65536
+#define SHARD_MAX_TABLE_IDS	16382	/* one attribute's worth of ids */
 #define SHARD_MAX_WIDTH		16
 #define SHARD_MIN_OBJ_ORDER	16
-#define SHARD_MAX_OBJ_ORDER	26
+#define SHARD_MAX_OBJ_ORDER	22
 #define SHARD_DEFAULT_OBJ_ORDER	22
 #define SHARD_MAX_NAME		128
 

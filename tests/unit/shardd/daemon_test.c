@@ -490,6 +490,190 @@ TEST_F(shardd, pipelined_past_the_limit)
 	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
 }
 
+/*
+ * Several connections, each with a sequence of requests in flight at
+ * once (sent before any reply is read). On a connection's own object:
+ * write A, read, write B over part of it, read, eight 512-byte writes
+ * into one block back to back, read, discard, read, each read seeing
+ * exactly what came before it. Meanwhile every connection writes its own
+ * sector of one block of a shared object: no read-modify-write may lose
+ * another connection's sector.
+ */
+TEST_F(shardd, concurrent_connections)
+{
+	enum { NC = 4, NR = 16, SHARED = 30 };
+	static unsigned char A[NC][8192], B[NC][4096], S[NC][8][512],
+		Q[NC][512], got[NC][NR][8192], want[8192];
+	struct shard_reply_h rh;
+	int fds[NC], c, i;
+
+	ASSERT_EQ(0, daemon_start(&self->d, false));
+	for (c = 0; c < NC; c++) {
+		fds[c] = try_connect(self->d.port);
+		ASSERT_LE(0, fds[c]);
+		ASSERT_EQ(SHARD_S_OK, hello(fds[c], NULL));
+		fill(A[c], 8192, 100 + c);
+		fill(B[c], 4096, 110 + c);
+		for (i = 0; i < 8; i++)
+			fill(S[c][i], 512, 120 + c * 8 + i);
+		fill(Q[c], 512, 160 + c);
+	}
+	/* Request i of every connection before request i + 1 of any. */
+	for (i = 0; i < NR; i++) {
+		for (c = 0; c < NC; c++) {
+			struct shard_req_h h = {
+				.opcode = SHARD_OP_READ, .obj_order = 22,
+				.tag = (uint64_t)i, .volume = 9, .pool = 1,
+				.object = 20 + (uint64_t)c,
+			};
+			const void *p = NULL;
+
+			switch (i) {
+			case 0:		/* write A */
+				h.opcode = SHARD_OP_WRITE;
+				h.len = 8192;
+				p = A[c];
+				break;
+			case 1:		/* read: A */
+			case 3:		/* read: B, A's second block */
+			case 15:	/* read: after the discard */
+				h.len = 8192;
+				break;
+			case 2:		/* write B over the first block */
+				h.opcode = SHARD_OP_WRITE;
+				h.len = 4096;
+				p = B[c];
+				break;
+			case 12:	/* read: the eight sectors */
+				h.offset = 8192;
+				h.len = 4096;
+				break;
+			case 13:	/* my sector of the shared block */
+				h.opcode = SHARD_OP_WRITE;
+				h.object = SHARED;
+				h.offset = (uint32_t)c * 512;
+				h.len = 512;
+				p = Q[c];
+				break;
+			case 14:	/* discard the first sector */
+				h.opcode = SHARD_OP_DISCARD;
+				h.len = 512;
+				break;
+			default:	/* 4..11: sectors, back to back */
+				h.opcode = SHARD_OP_WRITE;
+				h.offset = 8192 + (uint32_t)(i - 4) * 512;
+				h.len = 512;
+				p = S[c][i - 4];
+				break;
+			}
+			ASSERT_EQ(0, send_req(fds[c], &h, p));
+		}
+	}
+	for (c = 0; c < NC; c++)
+		for (i = 0; i < NR; i++) {
+			unsigned char buf[8192];
+
+			ASSERT_EQ(SHARD_S_OK, recv_reply(fds[c], &rh, buf,
+							 sizeof(buf)));
+			ASSERT_GT(NR, rh.tag);
+			memcpy(got[c][rh.tag], buf, rh.len);
+		}
+	for (c = 0; c < NC; c++) {
+		ASSERT_EQ(0, memcmp(A[c], got[c][1], 8192));
+		memcpy(want, A[c], 8192);
+		memcpy(want, B[c], 4096);
+		ASSERT_EQ(0, memcmp(want, got[c][3], 8192));
+		for (i = 0; i < 8; i++)
+			ASSERT_EQ(0, memcmp(S[c][i], got[c][12] + i * 512, 512));
+		memset(want, 0, 512);
+		ASSERT_EQ(0, memcmp(want, got[c][15], 8192));
+	}
+	ASSERT_EQ(SHARD_S_OK, call(fds[0], SHARD_OP_READ, SHARED, 0, 4096, 0,
+				   NULL, self->b));
+	for (c = 0; c < NC; c++)
+		ASSERT_EQ(0, memcmp(Q[c], self->b + c * 512, 512));
+	memset(want, 0, sizeof(want));
+	ASSERT_EQ(0, memcmp(want, self->b + NC * 512, 4096 - NC * 512));
+	for (c = 0; c < NC; c++)
+		close(fds[c]);
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
+}
+
+/* FUA writes and FLUSHes mixed into pipelined traffic are all answered,
+ * and what they covered survives a kill -9. */
+TEST_F(shardd, pipelined_fua_and_flush_survive_kill9)
+{
+	enum { N = 24 };
+	struct shard_reply_h rh;
+	int fd, i;
+
+	ASSERT_EQ(0, daemon_start(&self->d, false));
+	fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, NULL));
+	for (i = 0; i < N; i++) {
+		struct shard_req_h h = {
+			.opcode = i % 6 == 5 ? SHARD_OP_FLUSH : SHARD_OP_WRITE,
+			.flags = i % 4 == 1 ? SHARD_F_FUA : 0,
+			.obj_order = 22, .tag = (uint64_t)i, .volume = 9,
+			.pool = 1, .object = 40 + (uint64_t)i % 3,
+			.offset = (uint32_t)i * 4096 + 512,
+		};
+
+		if (h.opcode == SHARD_OP_FLUSH)
+			h.flags = 0;
+		else
+			h.len = 4096;
+		fill(self->a + i * 4096, 4096, 200 + (unsigned int)i);
+		ASSERT_EQ(0, send_req(fd, &h, h.len ? self->a + i * 4096
+						    : NULL));
+	}
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 0));
+	/* Everything above was acknowledged: one FLUSH covers it all. */
+	ASSERT_EQ(SHARD_S_OK, call(fd, SHARD_OP_FLUSH, 0, 0, 0, 0, NULL, NULL));
+	close(fd);
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGKILL));
+
+	ASSERT_EQ(0, daemon_start(&self->d, false));
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, NULL));
+	for (i = 0; i < N; i++) {
+		if (i % 6 == 5)
+			continue;
+		ASSERT_EQ(SHARD_S_OK, call(fd, SHARD_OP_READ, 40 + i % 3,
+					   (uint32_t)i * 4096 + 512, 4096, 0,
+					   NULL, self->b));
+		ASSERT_EQ(0, memcmp(self->a + i * 4096, self->b, 4096));
+	}
+}
+
+/* SIGTERM with requests in flight: the daemon lets the disk work it
+ * started finish, then exits cleanly (and, under ASan, leak free). */
+TEST_F(shardd, sigterm_with_requests_in_flight)
+{
+	int fd, i;
+
+	ASSERT_EQ(0, daemon_start(&self->d, false));
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, NULL));
+	fill(self->a, 65536, 7);
+	for (i = 0; i < 40; i++) {
+		struct shard_req_h h = {
+			.opcode = i % 2 ? SHARD_OP_READ : SHARD_OP_WRITE,
+			.flags = i % 5 == 2 ? SHARD_F_FUA : 0,
+			.len = 65536 - (i % 3) * 512, .obj_order = 22,
+			.tag = (uint64_t)i, .volume = 9, .pool = 1,
+			.object = (uint64_t)i % 4, .offset = (uint32_t)i * 512,
+		};
+
+		ASSERT_EQ(0, send_req(fd, &h, i % 2 ? NULL : self->a));
+	}
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
+}
+
 TEST_F(shardd, flushed_data_survives_kill9)
 {
 	int fd;

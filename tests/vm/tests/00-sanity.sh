@@ -5,6 +5,7 @@
 #
 #   tests/vm/run-vm --kernel stock -- tests/vm/tests/00-sanity.sh
 #   tests/vm/run-vm --kernel debug -- tests/vm/tests/00-sanity.sh
+# shellcheck source=../../lib/test_common.sh
 . "$(dirname "$0")/../../lib/test_common.sh"
 
 [ -n "${SHARD_VM_KERNEL:-}" ] ||
