@@ -20,6 +20,12 @@ export SHARD_T SHARD_SOCK SHARDNL
 
 declare -A _shard_pid _shard_port
 
+# KASAN and lockdep make I/O several times slower: tests that move a lot
+# of data use SIZE_STOCK on the stock kernel and SIZE_DEBUG on the debug one.
+_shard_scaled() {
+	if [ "${SHARD_VM_KERNEL:-}" = debug ]; then echo "$2"; else echo "$1"; fi
+}
+
 _shard_require_built() {
 	local ko=$SHARD_REPO/build/kmod-$SHARD_KVER/shard.ko f
 	[ -f "$ko" ] || ktap_skip_all "module not built for $SHARD_KVER ($ko)"
@@ -75,11 +81,6 @@ _shard_stop_all() {
 
 _shardctl() {
 	"$SHARD_BIN/tools/shardctl/shardctl" --socket "$SHARD_SOCK" "$@"
-}
-
-_shard_daemon_id() {
-	local name=$1
-	sed -n 's/.*"id": *\([0-9]*\).*/\1/p' "$SHARD_T/$name.id" 2>/dev/null
 }
 
 # Starts daemon NAME on a 4 GiB sparse store (or restarts it on its store).

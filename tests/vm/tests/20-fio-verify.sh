@@ -22,7 +22,7 @@ ktap_test size t_size
 t_random_mixed() {
 	fio --name=rand --filename="$dev" --ioengine=libaio --direct=1 \
 		--rw=randwrite --bsrange=4k-1m --iodepth=16 --size=512M \
-		--io_size=256M --verify=crc32c --verify_fatal=1 \
+		--io_size="$(_shard_scaled 256M 64M)" --verify=crc32c --verify_fatal=1 \
 		--do_verify=1 --randrepeat=1 >"$SHARD_T/fio-rand.log" 2>&1 ||
 		{ tail -20 "$SHARD_T/fio-rand.log"; return 1; }
 }
@@ -30,7 +30,7 @@ ktap_test random-mixed-sizes-verify t_random_mixed
 
 t_sequential() {
 	fio --name=seq --filename="$dev" --ioengine=libaio --direct=1 \
-		--rw=write --bs=1m --iodepth=8 --size=512M \
+		--rw=write --bs=1m --iodepth=8 --size="$(_shard_scaled 512M 128M)" \
 		--verify=crc32c --verify_fatal=1 --do_verify=1 \
 		>"$SHARD_T/fio-seq.log" 2>&1 ||
 		{ tail -20 "$SHARD_T/fio-seq.log"; return 1; }

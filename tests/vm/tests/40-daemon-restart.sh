@@ -18,7 +18,7 @@ t_kill_during_fio() {
 	local fio_pid i
 	fio --name=kill --filename="$dev" --ioengine=libaio --direct=1 \
 		--rw=randwrite --bsrange=4k-256k --iodepth=16 --size=256M \
-		--io_size=128M --verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--io_size="$(_shard_scaled 128M 48M)" --verify=crc32c --verify_fatal=1 --do_verify=1 \
 		>"$SHARD_T/fio-kill.log" 2>&1 &
 	fio_pid=$!
 	for i in 1 2 3; do

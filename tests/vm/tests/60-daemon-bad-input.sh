@@ -21,7 +21,7 @@ dev=$(_shard_volume default/bad 128M)
 
 fio --name=bad --filename="$dev" --ioengine=libaio --direct=1 \
 	--rw=randwrite --bsrange=4k-128k --iodepth=8 --size=128M \
-	--io_size=64M --verify=crc32c --verify_fatal=1 --do_verify=1 \
+	--io_size="$(_shard_scaled 64M 32M)" --verify=crc32c --verify_fatal=1 --do_verify=1 \
 	>"$SHARD_T/fio-bad.log" 2>&1 &
 fio_pid=$!
 

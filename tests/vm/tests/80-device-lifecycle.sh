@@ -48,7 +48,7 @@ t_three_daemons() {
 		ktap_diag "could not see three connected daemons in status"
 	fio --name=three --filename="$dev" --ioengine=libaio --direct=1 \
 		--rw=randwrite --bsrange=4k-1m --iodepth=16 --size=256M \
-		--io_size=96M --fsync=4 --verify=crc32c --verify_fatal=1 \
+		--io_size="$(_shard_scaled 96M 32M)" --fsync=4 --verify=crc32c --verify_fatal=1 \
 		--do_verify=1 >"$SHARD_T/fio-three.log" 2>&1 ||
 		{ tail -20 "$SHARD_T/fio-three.log"; return 1; }
 	ktap_diag "$(grep -E '^ +(READ|WRITE):' "$SHARD_T/fio-three.log" | tr -s ' ')"
