@@ -22,7 +22,7 @@ fails() {
 	ktap_diag "$* -> $err"
 }
 
-ktap_plan 20
+ktap_plan 21
 dev=$(_shard_volume default/cli 64M)
 
 t_ls() {
@@ -42,6 +42,15 @@ s = json.load(sys.stdin)
 assert s["epoch"] >= 1 and len(s["daemons"]) == 1 and s["devices"]'
 }
 ktap_test status-table-and-json t_status
+
+# The udev rule names the device /dev/shard/POOL/VOLUME.
+t_udev_rule() {
+	mkdir -p /etc/udev/rules.d &&
+	cp "$SHARD_REPO/tools/udev/60-shard.rules" /etc/udev/rules.d/ &&
+	udevadm test --action=add "/sys/block/${dev#/dev/}" 2>&1 |
+		grep -q "shard/default/cli"
+}
+ktap_test udev-rule-names-device t_udev_rule
 
 t_resize() {
 	_shardctl resize default/cli --size 96M &&
