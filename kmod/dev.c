@@ -77,7 +77,10 @@ static blk_status_t shard_cmd_split(struct shard_dev *dev,
 	return BLK_STS_OK;
 }
 
-/* A flush goes to every daemon of the map: any may hold our writes. */
+/*
+ * A flush goes to every daemon of the map: any may hold our writes. Up to
+ * SHARD_INLINE_PARTS daemons it needs no memory; beyond, an array.
+ */
 static blk_status_t shard_cmd_flush(struct shard_cmd *cmd)
 {
 	struct shard_part *parts = cmd->inline_parts;
@@ -87,7 +90,11 @@ static blk_status_t shard_cmd_flush(struct shard_cmd *cmd)
 	want = shard_client.map ? shard_client.map->nr_daemons : 0;
 	spin_unlock(&shard_client.lock);
 	if (want > SHARD_INLINE_PARTS) {
-		parts = kcalloc(want, sizeof(*parts), GFP_NOIO | __GFP_NOWARN);
+		/*
+		 * queue_rq may not sleep. A failed allocation makes blk-mq
+		 * retry the flush shortly; writes keep flowing meanwhile.
+		 */
+		parts = kcalloc(want, sizeof(*parts), GFP_NOWAIT | __GFP_NOWARN);
 		if (!parts)
 			return BLK_STS_RESOURCE;
 	}

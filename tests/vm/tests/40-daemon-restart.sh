@@ -11,7 +11,7 @@ _require_cmd fio
 _shard_setup
 _shard_daemon d0
 
-ktap_plan 3
+ktap_plan 4
 dev=$(_shard_volume default/kill 256M)
 
 t_kill_during_fio() {
@@ -54,4 +54,22 @@ t_timeout_eio() {
 	[ $rc != 0 ] && grep -q "Input/output error" "$SHARD_T/dd.err"
 }
 ktap_test timeout-gives-eio t_timeout_eio
+
+# A reply that comes after its request timed out is dropped, not
+# completed a second time: stop the daemon, let the write time out, let
+# the daemon go on and answer, then use the device again.
+t_late_reply() {
+	local tdev=/dev/shard1 rc
+	[ -b $tdev ] || return 1
+	kill -STOP "${_shard_pid[d0]}"
+	dd if=/dev/urandom of=$tdev bs=64k count=4 oflag=direct 2>/dev/null
+	rc=$?
+	kill -CONT "${_shard_pid[d0]}"
+	[ $rc != 0 ] || return 1
+	sleep 2
+	dd if=/dev/urandom of="$SHARD_T/late" bs=64k count=4 2>/dev/null &&
+	dd if="$SHARD_T/late" of=$tdev bs=64k oflag=direct 2>/dev/null &&
+	cmp <(dd if=$tdev bs=64k count=4 iflag=direct 2>/dev/null) "$SHARD_T/late"
+}
+ktap_test late-reply-after-timeout-dropped t_late_reply
 ktap_finished
