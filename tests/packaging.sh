@@ -12,7 +12,7 @@ kdir=/lib/modules/$kver/build
 tmp=$(mktemp -d)
 _on_cleanup rm -rf "$tmp"
 
-ktap_plan 4
+ktap_plan 5
 
 t_dkms_layout() {
 	local src=$tmp/usr/src/shard-0.1.0 cmd
@@ -22,9 +22,19 @@ t_dkms_layout() {
 	cmd=$(sed -n 's/^MAKE\[0\]="\(.*\)"$/\1/p' dkms.conf)
 	(cd "$src" && kernel_source_dir=$kdir eval "$cmd") >"$tmp/dkms.log" 2>&1 ||
 		{ tail -20 "$tmp/dkms.log"; return 1; }
-	[ -f "$src/kmod/shard.ko" ]
+	[ -f "$src/kmod/shard.ko" ] && ! grep -i 'warning:' "$tmp/dkms.log"
 }
-ktap_test dkms-style-build t_dkms_layout
+ktap_test dkms-style-build-no-warnings t_dkms_layout
+
+# The 6.12 tree (what Proxmox 9 is closest to) builds with no warning too.
+t_debug_tree() {
+	local dir
+	dir=$(tests/vm/get-debug-kernel 2>/dev/null) || return 4
+	make -C kmod KDIR="$dir/build" SHARD_BUILD_DIR="$tmp/kmod-612" >"$tmp/612.log" 2>&1 ||
+		{ tail -20 "$tmp/612.log"; return 1; }
+	! grep -i 'warning:' "$tmp/612.log"
+}
+ktap_test build-6.12-no-warnings t_debug_tree
 
 t_install() {
 	local d=$tmp/root f
