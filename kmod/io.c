@@ -172,7 +172,10 @@ struct shard_io_xfer {
 	int (*fn)(struct shard_io_xfer *x, struct bio_vec *bv, bool last);
 };
 
-/* Calls x->fn on the pages that hold the request bytes off to off + len. */
+/*
+ * Calls x->fn on the request's bytes off to off + len, a multi-page bvec
+ * at a time: one sendmsg or recvmsg per contiguous run, not per page.
+ */
 static int shard_io_walk(struct request *rq, u32 off, u32 len,
 			 struct shard_io_xfer *x)
 {
@@ -181,13 +184,15 @@ static int shard_io_walk(struct request *rq, u32 off, u32 len,
 	u32 pos = 0;
 	int ret;
 
-	rq_for_each_segment(bv, rq, iter) {
+	rq_for_each_bvec(bv, rq, iter) {
 		u32 start = max(pos, off), end = min(pos + bv.bv_len, off + len);
 		struct bio_vec sub;
 
 		if (start < end) {
-			sub.bv_page = bv.bv_page;
-			sub.bv_offset = bv.bv_offset + (start - pos);
+			u32 at = bv.bv_offset + (start - pos);
+
+			sub.bv_page = nth_page(bv.bv_page, at >> PAGE_SHIFT);
+			sub.bv_offset = offset_in_page(at);
 			sub.bv_len = end - start;
 			ret = x->fn(x, &sub, end == off + len);
 			if (ret)
@@ -203,10 +208,20 @@ static int shard_io_walk(struct request *rq, u32 off, u32 len,
 static int shard_io_crc_seg(struct shard_io_xfer *x, struct bio_vec *bv,
 			    bool last)
 {
-	void *p = bvec_kmap_local(bv);
+	u32 done = 0;
 
-	x->crc = crc32c(x->crc, p, bv->bv_len);
-	kunmap_local(p);
+	/* A bvec may span pages; map them one at a time. */
+	while (done < bv->bv_len) {
+		u32 at = bv->bv_offset + done;
+		u32 n = min_t(u32, bv->bv_len - done,
+			      PAGE_SIZE - offset_in_page(at));
+		void *p = kmap_local_page(nth_page(bv->bv_page,
+						    at >> PAGE_SHIFT));
+
+		x->crc = crc32c(x->crc, p + offset_in_page(at), n);
+		kunmap_local(p);
+		done += n;
+	}
 	return 0;
 }
 
