@@ -6,6 +6,7 @@
  * included; administrators use shardctl.
  *
  *   shardnl [--dump] CMD [ATTR...]
+ *   shardnl --monitor SECONDS     print the "events" group's messages
  *   ATTR := NAME:TYPE:VALUE | NAME:{ ATTR... }
  *   TYPE := u8 | u16 | u32 | u64 | str | flag | hex | zeros (VALUE bytes)
  *
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <linux/netlink.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -237,12 +239,42 @@ static int on_error(struct sockaddr_nl *who, struct nlmsgerr *err, void *arg)
 	return NL_STOP;
 }
 
+/* Prints every event multicast by the module for a while. */
+static int monitor(struct nl_sock *sk, int seconds)
+{
+	int grp = genl_ctrl_resolve_grp(sk, SHARD_GENL_NAME,
+					SHARD_GENL_MCGRP_EVENTS);
+	struct timeval tv = { .tv_sec = seconds };
+
+	if (grp < 0 || nl_socket_add_membership(sk, grp)) {
+		fprintf(stderr, "error: cannot join the events group\n");
+		return 1;
+	}
+	nl_socket_disable_seq_check(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_reply, NULL);
+	setsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		   sizeof(tv));
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Ends when a receive times out after the last event. */
+	while (nl_recvmsgs_default(sk) >= 0)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct nl_sock *sk;
 	struct nl_msg *msg;
 	int family, cmd, status = 0, ret, i = 1, flags = NLM_F_ACK, one = 1;
 
+	if (argc > 2 && !strcmp(argv[1], "--monitor")) {
+		sk = nl_socket_alloc();
+		if (!sk || genl_connect(sk)) {
+			fprintf(stderr, "shardnl: cannot open a netlink socket\n");
+			return 1;
+		}
+		return monitor(sk, atoi(argv[2]));
+	}
 	if (argc > 1 && !strcmp(argv[1], "--dump")) {
 		flags |= NLM_F_DUMP;
 		i++;

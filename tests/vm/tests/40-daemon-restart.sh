@@ -11,7 +11,7 @@ _require_cmd fio
 _shard_setup
 _shard_daemon d0
 
-ktap_plan 4
+ktap_plan 5
 dev=$(_shard_volume default/kill 256M)
 
 t_kill_during_fio() {
@@ -41,6 +41,22 @@ t_reconnected() {
 	_wait_for "_shard_connected $id" 10
 }
 ktap_test kernel-reconnected t_reconnected
+
+# Losing and regaining a daemon is announced on the "events" group:
+# SHARD_ATTR_EVENT (19) = DAEMON_UNREACHABLE (1), then DAEMON_CONNECTED (2).
+t_events() {
+	local mon=$SHARD_T/events.txt pid
+	"$SHARDNL" --monitor 8 >"$mon" 2>&1 &
+	pid=$!
+	sleep 1
+	_shard_kill d0 9
+	sleep 1
+	_shard_daemon d0
+	wait $pid
+	grep -q '^19 u32 1$' "$mon" && grep -q '^19 u32 2$' "$mon" ||
+		{ sed 's/^/# /' "$mon"; return 1; }
+}
+ktap_test unreachable-and-connected-events t_events
 
 t_timeout_eio() {
 	local tdev rc
