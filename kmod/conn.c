@@ -260,6 +260,9 @@ static int shard_conn_hello(struct shard_conn *conn)
 	if (le32_to_cpu(reply.data_crc) != ~crc32c(~0, &hello, sizeof(hello)))
 		return -EBADMSG;
 	id = le32_to_cpu(hello.daemon_id);
+	/* Registered, but the daemon has not stored its new id yet. */
+	if (!id)
+		return -EAGAIN;
 	if (id != conn->daemon->id) {
 		pr_warn_ratelimited("daemon %u: the peer says it is daemon %u\n",
 				    conn->daemon->id, id);
@@ -351,6 +354,8 @@ static void shard_conn_unreachable(struct shard_conn *conn, int err)
 	struct shard_daemon *d = conn->daemon;
 	bool report;
 
+	if (err == -EAGAIN)
+		return;
 	spin_lock(&shard_client.lock);
 	report = !d->reported_down && !shard_daemon_conns_up(d);
 	if (report)

@@ -8,7 +8,8 @@
  * when the opcode carries one (requests: WRITE; replies: READ, HELLO).
  *
  * The client opens with HELLO; the daemon answers with a HELLO reply whose
- * payload is struct shard_hello. After that the client sends requests and
+ * payload is struct shard_hello. daemon_id 0 there means the daemon has
+ * no id yet (it is registering): the client retries shortly. After that the client sends requests and
  * the daemon answers each one with exactly one reply carrying the same tag,
  * in any order. A daemon consumes a request's whole payload before it
  * replies to it.

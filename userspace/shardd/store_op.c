@@ -10,9 +10,9 @@
  *
  *   read:  crc entries -> stored runs of blocks (zero blocks are filled
  *          in) -> verify every block's crc -> copy out
- *   write: [table entry of a new slot] -> crc entries -> the partial
- *          first/last block (read-modify-write) -> data and crc entries
- *          together
+ *   write: [table entry of a new slot] -> crc entries (only when the
+ *          first or last block is partial) -> the partial first/last
+ *          block (read-modify-write) -> data and crc entries together
  *   zero:  crc entries -> partial first/last block -> those blocks, crc
  *          entries (0 for whole blocks) and a hole punch together ->
  *          the slot's whole crc page -> free the slot if it is all zero
@@ -240,6 +240,10 @@ static void start_alloc(struct shard_store_op *op)
 static void start_crcs(struct shard_store_op *op)
 {
 	op->phase = P_CRCS;
+	/* A write of whole blocks replaces every crc entry it touches and
+	 * merges with nothing on disk: it needs none of them read. */
+	if (op->kind == K_WRITE && !op->part[0] && !op->part[1])
+		return;
 	if (op->fresh)
 		memset(&op->crc[op->b0], 0, (size_t)op->n * 4);
 	else
