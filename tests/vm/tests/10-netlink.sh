@@ -36,7 +36,7 @@ accepted() {
 	$N "$@" >/dev/null
 }
 
-ktap_plan 30
+ktap_plan 31
 # shellcheck disable=SC2086
 {
 ktap_test map-valid accepted set-map epoch:u64:5 daemons:{ $D1 } pools:{ $P1 }
@@ -56,6 +56,7 @@ ktap_test map-table-size refused "Invalid" set-map epoch:u64:6 daemons:{ $D1 } p
 ktap_test map-pg-count-zero refused "error:" set-map epoch:u64:6 daemons:{ $D1 } pools:{ pool:{ p.id:u32:1 p.pg-count:u32:0 p.table:hex:01000000 } }
 ktap_test map-oversized-table refused "Invalid" set-map epoch:u64:6 daemons:{ $D1 } pools:{ pool:{ p.id:u32:1 p.pg-count:u32:4 p.table:zeros:60000 } }
 ktap_test map-duplicate-pool refused "Invalid" set-map epoch:u64:6 daemons:{ $D1 } pools:{ $P1 $P1 }
+ktap_test map-wrong-nest-type refused "Invalid" set-map epoch:u64:6 daemons:{ pool:{ d.id:u32:1 d.addr:hex:7f000001 d.port:u16:1 } } pools:{ }
 ktap_test map-output-attr refused "Invalid" set-map epoch:u64:6 daemons:{ $D1 } pools:{ $P1 } open-count:u32:1
 ktap_test add-no-size refused "Invalid" add-dev pool-id:u32:1 volume-id:u64:1
 ktap_test add-size-unaligned refused "Invalid" add-dev pool-id:u32:1 volume-id:u64:1 size:u64:1000

@@ -18,13 +18,22 @@ ramsz=$(blockdev --getsize64 /dev/ram0)
 volsz=$(( ramsz >= (256 << 20) ? 128 : 32 ))M
 dd if=/dev/zero of=/dev/ram0 bs=1M count=1 2>/dev/null
 
-ktap_plan 2
+ktap_plan 3
 mkdir -p "$SHARD_T"
+# A daemon's first start (registration) must not look like an outage.
+"$SHARDNL" --monitor 6 >"$SHARD_T/events.txt" 2>&1 &
+mon=$!
 "$SHARD_REPO/userspace/shardd/shardd" --store /dev/ram0 --listen 127.0.0.1 \
 	--port 7490 --mapd "$SHARD_SOCK" --foreground >>"$SHARD_T/ram.log" 2>&1 &
 _shard_pid[ram]=$!
 _wait_for "_shard_port_open 7490" 20 || _die "shardd on /dev/ram0 did not start"
 dev=$(_shard_volume default/onram "$volsz")
+
+t_no_unreachable() {
+	wait $mon
+	! grep -q '^19 u32 1$' "$SHARD_T/events.txt"
+}
+ktap_test first-start-no-unreachable-event t_no_unreachable
 
 t_fio() {
 	fio --name=ram --filename="$dev" --ioengine=libaio --direct=1 \
