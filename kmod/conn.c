@@ -32,8 +32,12 @@ MODULE_PARM_DESC(conns_per_daemon, "TCP connections to each daemon (1-16)");
 #define SHARD_KEEPALIVE_IDLE	5	/* seconds */
 #define SHARD_KEEPALIVE_INTVL	2
 #define SHARD_KEEPALIVE_CNT	3
-#define SHARD_USER_TIMEOUT_MS	15000
-/* A message stalled mid-way this many socket timeouts kills the link. */
+/*
+ * Unacknowledged data (or a window that stays shut) for this long means a
+ * dead peer. Generous: a live daemon stops reading while its disk is busy.
+ */
+#define SHARD_USER_TIMEOUT_MS	30000
+/* A reply stalled mid-way this many socket timeouts kills the link. */
 #define SHARD_STALL_LIMIT	3
 
 static int shard_conn_xfer(struct shard_conn *conn, struct msghdr *msg,
@@ -52,7 +56,12 @@ static int shard_conn_xfer(struct shard_conn *conn, struct msghdr *msg,
 			if (READ_ONCE(conn->stopping) ||
 			    (!send && kthread_should_stop()))
 				return -ESHUTDOWN;
-			if (idle_ok && !done)
+			/*
+			 * Idle between replies, or a full send buffer (the
+			 * daemon's backpressure): keepalive and the user
+			 * timeout tell a dead peer from a busy one.
+			 */
+			if (send || (idle_ok && !done))
 				continue;
 			if (++stalls >= SHARD_STALL_LIMIT)
 				return -ETIMEDOUT;
