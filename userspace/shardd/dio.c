@@ -64,9 +64,9 @@ static void dio_on_cqe(struct shard_ev *ev, int res)
 	io->done(io, 0);
 }
 
-static void dio_start(struct shard_dio *io, struct io_uring *ring,
-		      uint8_t opcode, int fd, void *buf, uint32_t len,
-		      uint64_t off, shard_dio_fn done)
+static void dio_init(struct shard_dio *io, struct io_uring *ring,
+		     uint8_t opcode, int fd, void *buf, uint32_t len,
+		     uint64_t off, shard_dio_fn done)
 {
 	io->ring = ring;
 	io->opcode = opcode;
@@ -74,8 +74,16 @@ static void dio_start(struct shard_dio *io, struct io_uring *ring,
 	io->mode = 0;
 	io->buf = buf;
 	io->len = len;
+	io->falloc_len = 0;
 	io->off = off;
 	io->done = done;
+}
+
+static void dio_start(struct shard_dio *io, struct io_uring *ring,
+		      uint8_t opcode, int fd, void *buf, uint32_t len,
+		      uint64_t off, shard_dio_fn done)
+{
+	dio_init(io, ring, opcode, fd, buf, len, off, done);
 	dio_queue(io);
 }
 
@@ -97,15 +105,9 @@ void shard_dio_fallocate(struct shard_dio *io, struct io_uring *ring, int fd,
 			 int mode, uint64_t off, uint64_t len,
 			 shard_dio_fn done)
 {
-	io->ring = ring;
-	io->opcode = IORING_OP_FALLOCATE;
-	io->fd = fd;
+	dio_init(io, ring, IORING_OP_FALLOCATE, fd, NULL, 0, off, done);
 	io->mode = mode;
-	io->buf = NULL;
-	io->len = 0;
 	io->falloc_len = len;
-	io->off = off;
-	io->done = done;
 	dio_queue(io);
 }
 
