@@ -2,7 +2,8 @@
 /*
  * The client's shared state and the installation of new maps: daemons
  * that appear get connections, daemons that leave or move have theirs torn
- * down, and every part they held is routed again with the new map.
+ * down, and every part they held, or that waits on a daemon that is no
+ * longer its primary, is routed again with the new map.
  */
 #include <linux/slab.h>
 #include <uapi/linux/shard.h>
@@ -28,6 +29,21 @@ static void shard_redispatch_work(struct work_struct *work)
 void shard_kick_redispatch(void)
 {
 	queue_work(shard_client.wq, &shard_client.redispatch_work);
+}
+
+static void shard_stale_work(struct work_struct *work)
+{
+	spin_lock(&shard_client.lock);
+	list_splice_tail_init(&shard_client.stale, &shard_client.held);
+	spin_unlock(&shard_client.lock);
+	shard_redispatch_work(NULL);
+}
+
+/* Parts on shard_client.stale are tried again a little later. */
+void shard_kick_stale(void)
+{
+	queue_delayed_work(shard_client.wq, &shard_client.stale_work,
+			   SHARD_STALE_DELAY);
 }
 
 static bool shard_daemon_same(const struct shard_daemon *d,
@@ -89,9 +105,18 @@ int shard_client_install_map(struct shard_map *map, struct net *net,
 		}
 	}
 
-	/* Also a barrier: nobody still routes to a daemon in gone[]. */
+	/*
+	 * Also a barrier: nobody still routes to a daemon in gone[]. Parts
+	 * queued or waiting for a reply on a daemon that is no longer their
+	 * primary go to the new one; a reply from the old one will find
+	 * them moved on (shard_io_find). Parts being sent or received
+	 * finish where they are: the daemon answers STALE if it must.
+	 */
 	spin_lock(&shard_client.lock);
 	shard_client.map = map;
+	list_splice_tail_init(&shard_client.stale, &shard_client.held);
+	xa_for_each(&shard_client.daemons, id, d)
+		shard_daemon_reroute(d, map);
 	spin_unlock(&shard_client.lock);
 
 	for (i = 0; i < nr_gone; i++)
@@ -178,7 +203,9 @@ int shard_client_init(void)
 	xa_init(&shard_client.daemons);
 	xa_init_flags(&shard_client.devs, XA_FLAGS_ALLOC);
 	INIT_LIST_HEAD(&shard_client.held);
+	INIT_LIST_HEAD(&shard_client.stale);
 	INIT_WORK(&shard_client.redispatch_work, shard_redispatch_work);
+	INIT_DELAYED_WORK(&shard_client.stale_work, shard_stale_work);
 	shard_client.wq = alloc_workqueue("shard", WQ_MEM_RECLAIM | WQ_HIGHPRI |
 					  WQ_UNBOUND, 0);
 	return shard_client.wq ? 0 : -ENOMEM;
@@ -201,6 +228,8 @@ void shard_client_exit(void)
 	shard_map_free(shard_client.map);
 	shard_client.map = NULL;
 	mutex_unlock(&shard_client.ctl_mutex);
+	/* No connection is left to answer STALE and re-arm it. */
+	cancel_delayed_work_sync(&shard_client.stale_work);
 	destroy_workqueue(shard_client.wq);
 	xa_destroy(&shard_client.devs);
 	xa_destroy(&shard_client.daemons);

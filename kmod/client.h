@@ -30,7 +30,7 @@ struct shard_dev;
 
 enum shard_part_state {
 	SHARD_PART_IDLE,	/* not dispatched, or done */
-	SHARD_PART_HELD,	/* on shard_client.held: no usable primary */
+	SHARD_PART_HELD,	/* on shard_client.held or .stale: not routed */
 	SHARD_PART_QUEUED,	/* on conn->sendq */
 	SHARD_PART_SENDING,	/* on conn->inflight, being written out */
 	SHARD_PART_INFLIGHT,	/* on conn->inflight, waiting for a reply */
@@ -50,12 +50,22 @@ struct shard_part {
 	u8 op;			/* enum shard_op */
 	u8 state;		/* enum shard_part_state */
 	u8 idx;
-	u8 retries;
+	u8 retries;		/* BADCRC answers */
+	u8 stale_retries;	/* STALE answers resent at once */
+	u8 sendgen;		/* bumped per send: older sends' replies miss */
 	bool replied;		/* a reply came while we were still sending */
 	u8 reply_status;
+	u64 reply_epoch;
 };
 
 #define SHARD_INLINE_PARTS	2
+
+/*
+ * A daemon that answers STALE although our map is as new as its own gets
+ * the part again at once this often, then every SHARD_STALE_DELAY.
+ */
+#define SHARD_STALE_FAST	3
+#define SHARD_STALE_DELAY	(HZ / 10)
 
 /* blk-mq per-request data. */
 struct shard_cmd {
@@ -76,7 +86,9 @@ struct shard_client {
 	struct xarray daemons;		/* id -> struct shard_daemon */
 	struct xarray devs;		/* index -> struct shard_dev */
 	struct list_head held;		/* parts waiting for a primary */
+	struct list_head stale;		/* parts waiting for a newer map */
 	struct work_struct redispatch_work;
+	struct delayed_work stale_work;	/* resends stale parts, slowly */
 	struct workqueue_struct *wq;	/* WQ_MEM_RECLAIM: send and redispatch */
 };
 
@@ -94,9 +106,12 @@ void shard_part_route(struct shard_dev *dev, struct shard_part *part,
 		      unsigned int hint);
 void shard_part_hold(struct shard_part *part);
 bool shard_part_finish(struct shard_part *part, blk_status_t status);
-bool shard_part_replied(struct shard_part *part, u32 status);
+bool shard_part_replied(struct shard_part *part, u32 status, u64 epoch);
+bool shard_part_misrouted(const struct shard_map *map,
+			  const struct shard_part *part, u32 daemon_id);
 void shard_cmd_release_parts(struct shard_cmd *cmd);
 void shard_cmd_complete(struct shard_cmd *cmd);
 void shard_kick_redispatch(void);
+void shard_kick_stale(void);
 
 #endif /* _SHARD_CLIENT_H */

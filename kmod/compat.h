@@ -8,6 +8,7 @@
 
 #include <linux/blkdev.h>
 #include <linux/blk-mq.h>
+#include <linux/netlink.h>
 #include <net/sock.h>
 
 #include "compat_probes.h"
@@ -106,5 +107,21 @@ static inline void shard_compat_sk_no_task_frag(struct sock *sk)
 	sk->sk_use_task_frag = false;
 #endif
 }
+
+/*
+ * An extack message with numbers in it where the kernel has room for one
+ * (6.2+); before that, the plain text.
+ */
+#ifdef SHARD_HAVE_NL_SET_ERR_MSG_FMT
+#define SHARD_NL_ERR_FMT(extack, plain, fmt, ...) do {		\
+	(void)(plain);						\
+	NL_SET_ERR_MSG_FMT(extack, fmt, ##__VA_ARGS__);		\
+} while (0)
+#else
+#define SHARD_NL_ERR_FMT(extack, plain, fmt, ...) do {		\
+	NL_SET_ERR_MSG(extack, plain);				\
+	no_printk(fmt, ##__VA_ARGS__);				\
+} while (0)
+#endif
 
 #endif /* _SHARD_COMPAT_H */

@@ -173,7 +173,8 @@ static void shard_conn_send_work(struct work_struct *work)
 			part->state = SHARD_PART_INFLIGHT;
 			if (part->replied)
 				done = shard_part_replied(part,
-							  part->reply_status);
+							  part->reply_status,
+							  part->reply_epoch);
 		}
 		spin_unlock(&shard_client.lock);
 		if (done)
@@ -187,14 +188,40 @@ static void shard_conn_send_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-/* Under shard_client.lock. */
 void shard_conn_queue(struct shard_conn *conn, struct shard_part *part)
 {
 	lockdep_assert_held(&shard_client.lock);
 	part->conn = conn;
 	part->state = SHARD_PART_QUEUED;
-	list_add_tail(&part->node, &conn->sendq);
+	part->sendgen++;
+	list_move_tail(&part->node, &conn->sendq);
 	queue_work(shard_client.wq, &conn->send_work);
+}
+
+/*
+ * Holds the parts on d's connections that map routes to another daemon:
+ * queued ones, and sent ones still waiting for their reply. Parts in the
+ * middle of a transfer stay with the thread moving their data.
+ */
+void shard_daemon_reroute(struct shard_daemon *d, const struct shard_map *map)
+{
+	struct shard_part *part, *tmp;
+	unsigned int i;
+
+	lockdep_assert_held(&shard_client.lock);
+	for (i = 0; i < d->nr_conns; i++) {
+		struct shard_conn *conn = &d->conns[i];
+
+		list_for_each_entry_safe(part, tmp, &conn->sendq, node) {
+			if (shard_part_misrouted(map, part, d->id))
+				shard_part_hold(part);
+		}
+		list_for_each_entry_safe(part, tmp, &conn->inflight, node) {
+			if (part->state == SHARD_PART_INFLIGHT &&
+			    shard_part_misrouted(map, part, d->id))
+				shard_part_hold(part);
+		}
+	}
 }
 
 struct shard_conn *shard_daemon_pick_conn(struct shard_daemon *d,

@@ -11,6 +11,7 @@
 #include <linux/workqueue.h>
 
 struct shard_daemon;
+struct shard_map;
 struct shard_part;
 
 enum shard_conn_state {
@@ -54,6 +55,7 @@ struct shard_conn *shard_daemon_pick_conn(struct shard_daemon *d,
 					  unsigned int hint);
 unsigned int shard_daemon_conns_up(struct shard_daemon *d);
 void shard_conn_queue(struct shard_conn *conn, struct shard_part *part);
+void shard_daemon_reroute(struct shard_daemon *d, const struct shard_map *map);
 int shard_conn_recv_iter(struct shard_conn *conn, struct iov_iter *iter);
 
 #endif /* _SHARD_CONN_H */

@@ -15,11 +15,16 @@
 #include "client.h"
 #include "compat.h"
 #include "dev.h"
+#include "io.h"
 
 #define SHARD_QUEUE_DEPTH	128
 #define SHARD_MAX_HW_QUEUES	8
 #define SHARD_MINORS		16
 #define SHARD_RQ_TIMEOUT	(30 * HZ)
+
+/* Both must fit in a request tag (io.c). */
+static_assert(BIT(SHARD_TAG_RQ_BITS) >= SHARD_QUEUE_DEPTH);
+static_assert(BIT(SHARD_TAG_HWQ_BITS) >= SHARD_MAX_HW_QUEUES);
 
 static int shard_major;
 

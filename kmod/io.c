@@ -26,19 +26,28 @@
 /* A part whose payload crc the daemon rejects this often fails. */
 #define SHARD_CRC_RETRIES	3
 
+/*
+ * The tag: the request's dispatch generation (bits 48-63), device (32-47),
+ * part (24-31), the part's send count (16-23: a part sent again, even on
+ * the same connection, does not take an earlier send's reply), hardware
+ * queue (12-15) and blk-mq tag (0-11).
+ */
 static u64 shard_io_tag(struct shard_cmd *cmd, struct shard_part *part)
 {
 	u32 unique = blk_mq_unique_tag(blk_mq_rq_from_pdu(cmd));
 
 	return (u64)cmd->gen << 48 | (u64)cmd->dev->index << 32 |
-	       (u64)part->idx << 24 |
-	       (u64)(blk_mq_unique_tag_to_hwq(unique) & 0xff) << 16 |
-	       blk_mq_unique_tag_to_tag(unique);
+	       (u64)part->idx << 24 | (u64)part->sendgen << 16 |
+	       (u64)(blk_mq_unique_tag_to_hwq(unique) &
+		     (BIT(SHARD_TAG_HWQ_BITS) - 1)) << SHARD_TAG_RQ_BITS |
+	       (blk_mq_unique_tag_to_tag(unique) &
+		(BIT(SHARD_TAG_RQ_BITS) - 1));
 }
 
 static struct shard_part *shard_io_find(struct shard_conn *conn, u64 tag)
 {
-	u32 hwq = (tag >> 16) & 0xff, t = tag & 0xffff;
+	u32 hwq = (tag >> SHARD_TAG_RQ_BITS) & (BIT(SHARD_TAG_HWQ_BITS) - 1);
+	u32 t = tag & (BIT(SHARD_TAG_RQ_BITS) - 1);
 	u32 idx = (tag >> 24) & 0xff;
 	struct shard_part *part;
 	struct shard_dev *dev;
@@ -57,8 +66,9 @@ static struct shard_part *shard_io_find(struct shard_conn *conn, u64 tag)
 	if (cmd->gen != (u16)(tag >> 48) || idx >= cmd->nr_parts)
 		return NULL;
 	part = &cmd->parts[idx];
-	if (part->conn != conn || (part->state != SHARD_PART_SENDING &&
-				   part->state != SHARD_PART_INFLIGHT))
+	if (part->conn != conn || part->sendgen != (u8)(tag >> 16) ||
+	    (part->state != SHARD_PART_SENDING &&
+	     part->state != SHARD_PART_INFLIGHT))
 		return NULL;
 	return part;
 }
@@ -82,13 +92,23 @@ void shard_part_route(struct shard_dev *dev, struct shard_part *part,
 	if (d)
 		conn = shard_daemon_pick_conn(d, hint);
 	if (!conn) {
-		list_del_init(&part->node);
-		part->conn = NULL;
-		part->state = SHARD_PART_HELD;
-		list_add_tail(&part->node, &shard_client.held);
+		shard_part_hold(part);
 		return;
 	}
 	shard_conn_queue(conn, part);
+}
+
+/* True when map routes part to another daemon than daemon_id. */
+bool shard_part_misrouted(const struct shard_map *map,
+			  const struct shard_part *part, u32 daemon_id)
+{
+	const struct shard_dev *dev = part->cmd->dev;
+
+	/* A flush is for the daemon it names, whatever the map says. */
+	if (part->op == SHARD_OP_FLUSH)
+		return false;
+	return shard_map_primary(map, dev->pool_id, dev->volume_id,
+				 part->object) != daemon_id;
 }
 
 /* Takes a part off its connection and parks it until it can be resent. */
@@ -323,15 +343,42 @@ static blk_status_t shard_io_status(u32 status)
 }
 
 /*
- * Acts on a reply's status for a part that no thread is moving data for.
- * Returns true when that finished its request.
+ * A daemon said it is not the part's primary at the part's epoch. When it
+ * knows a newer map than ours, the part waits for that map (its install
+ * resends). Otherwise our map may route the part elsewhere by now, or
+ * stamps it with a newer epoch: send it again at once. A daemon that says
+ * so again and again would make that a loop; after SHARD_STALE_FAST tries
+ * the part waits a little between them.
  */
-bool shard_part_replied(struct shard_part *part, u32 status)
+static void shard_part_stale(struct shard_part *part, u64 epoch)
+{
+	const struct shard_map *map = shard_client.map;
+
+	lockdep_assert_held(&shard_client.lock);
+	list_del_init(&part->node);
+	part->conn = NULL;
+	part->state = SHARD_PART_HELD;
+	if (map && map->epoch >= epoch &&
+	    part->stale_retries < SHARD_STALE_FAST) {
+		part->stale_retries++;
+		list_add_tail(&part->node, &shard_client.held);
+		shard_kick_redispatch();
+		return;
+	}
+	list_add_tail(&part->node, &shard_client.stale);
+	if (map && map->epoch >= epoch)
+		shard_kick_stale();
+}
+
+/*
+ * Acts on a reply's status for a part that no thread is moving data for;
+ * epoch is the daemon's. Returns true when that finished its request.
+ */
+bool shard_part_replied(struct shard_part *part, u32 status, u64 epoch)
 {
 	lockdep_assert_held(&shard_client.lock);
 	if (status == SHARD_S_STALE) {
-		/* The daemon knows a newer map: wait for it, then resend. */
-		shard_part_hold(part);
+		shard_part_stale(part, epoch);
 		return false;
 	}
 	if (status == SHARD_S_BADCRC && ++part->retries < SHARD_CRC_RETRIES) {
@@ -404,8 +451,10 @@ int shard_io_reply(struct shard_conn *conn, const struct shard_reply *reply)
 		 */
 		part->replied = true;
 		part->reply_status = status;
+		part->reply_epoch = le64_to_cpu(reply->epoch);
 	} else {
-		done = shard_part_replied(part, status);
+		done = shard_part_replied(part, status,
+					  le64_to_cpu(reply->epoch));
 	}
 	spin_unlock(&shard_client.lock);
 	if (status != SHARD_S_OK && status != SHARD_S_STALE &&

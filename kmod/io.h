@@ -8,6 +8,10 @@
 struct shard_conn;
 struct shard_part;
 
+/* Bits of a request tag (io.c) for the hardware queue and blk-mq tag. */
+#define SHARD_TAG_HWQ_BITS	4
+#define SHARD_TAG_RQ_BITS	12
+
 void shard_io_req_init(struct shard_req *req, unsigned int op, u64 epoch);
 void shard_io_req_seal(struct shard_req *req);
 int shard_io_reply_check(const struct shard_reply *reply);

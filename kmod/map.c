@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The placement map: parsed from SHARD_CMD_SET_MAP, checked for internal
- * consistency, then installed whole by netlink.c. Lookups on the data path
- * run under shard_client.lock and never allocate.
+ * The placement map: parsed from SHARD_CMD_SET_MAP (its tables whole, or
+ * filled later chunk by chunk while it is staged, see stage.c), checked for
+ * internal consistency, then installed whole. Lookups on the data path run
+ * under shard_client.lock and never allocate.
  */
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -12,6 +13,7 @@
 #include <uapi/linux/shard.h>
 #include <shard/pg.h>
 
+#include "compat.h"
 #include "map.h"
 
 static struct netlink_range_validation shard_daemon_id_range = {
@@ -153,28 +155,35 @@ static int shard_map_parse_daemons(struct shard_map *map,
 	return 0;
 }
 
-static int shard_map_check_table(const struct shard_map *map,
-				 const struct shard_map_pool *pool,
-				 const struct nlattr *attr,
-				 struct netlink_ext_ack *extack)
+/* Checks PGs first .. first + n - 1 of pool's table against the map. */
+static int shard_map_check_pgs(const struct shard_map *map,
+			       const struct shard_map_pool *pool, u32 first,
+			       u32 n, const struct nlattr *attr,
+			       struct netlink_ext_ack *extack)
 {
 	u32 pg, i, j;
 
-	for (pg = 0; pg < pool->pg_count; pg++) {
-		const u32 *set = &pool->table[pg * pool->width];
+	for (pg = first; pg < first + n; pg++) {
+		const u32 *set = &pool->table[(size_t)pg * pool->width];
 
 		for (i = 0; i < pool->width; i++) {
 			if (set[i] == SHARD_DAEMON_NONE)
 				continue;
 			if (!shard_map_daemon(map, set[i])) {
-				NL_SET_ERR_MSG_ATTR(extack, attr,
-						    "PG table names an unknown daemon");
+				NL_SET_BAD_ATTR(extack, attr);
+				SHARD_NL_ERR_FMT(extack,
+						 "PG table names an unknown daemon",
+						 "PG %u names unknown daemon %u",
+						 pg, set[i]);
 				return -EINVAL;
 			}
 			for (j = 0; j < i; j++) {
 				if (set[j] == set[i]) {
-					NL_SET_ERR_MSG_ATTR(extack, attr,
-							    "PG lists a daemon twice");
+					NL_SET_BAD_ATTR(extack, attr);
+					SHARD_NL_ERR_FMT(extack,
+							 "PG lists a daemon twice",
+							 "PG %u lists daemon %u twice",
+							 pg, set[i]);
 					return -EINVAL;
 				}
 			}
@@ -183,9 +192,13 @@ static int shard_map_check_table(const struct shard_map *map,
 	return 0;
 }
 
+/*
+ * A staged pool may come without its table: the table is allocated here
+ * and filled by MAP_TABLE chunks (shard_map_fill), counted in ->filled.
+ */
 static int shard_map_parse_pool(struct shard_map *map,
 				struct shard_map_pool *pool,
-				const struct nlattr *nest,
+				const struct nlattr *nest, bool stage,
 				struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[SHARD_POOL_ATTR_MAX + 1];
@@ -199,7 +212,8 @@ static int shard_map_parse_pool(struct shard_map *map,
 		return ret;
 	if (NL_REQ_ATTR_CHECK(extack, nest, tb, SHARD_POOL_ATTR_ID) ||
 	    NL_REQ_ATTR_CHECK(extack, nest, tb, SHARD_POOL_ATTR_PG_COUNT) ||
-	    NL_REQ_ATTR_CHECK(extack, nest, tb, SHARD_POOL_ATTR_PG_TABLE))
+	    (!stage &&
+	     NL_REQ_ATTR_CHECK(extack, nest, tb, SHARD_POOL_ATTR_PG_TABLE)))
 		return -EINVAL;
 
 	pool->id = nla_get_u32(tb[SHARD_POOL_ATTR_ID]);
@@ -208,7 +222,7 @@ static int shard_map_parse_pool(struct shard_map *map,
 		      nla_get_u32(tb[SHARD_POOL_ATTR_WIDTH]) : 1;
 	table = tb[SHARD_POOL_ATTR_PG_TABLE];
 	bytes = (size_t)pool->pg_count * pool->width * sizeof(u32);
-	if (nla_len(table) != bytes) {
+	if (table && nla_len(table) != bytes) {
 		NL_SET_ERR_MSG_ATTR(extack, table,
 				    "PG table size is not pg_count * width ids");
 		return -EINVAL;
@@ -216,12 +230,17 @@ static int shard_map_parse_pool(struct shard_map *map,
 	pool->table = kvmalloc(bytes, GFP_KERNEL);
 	if (!pool->table)
 		return -ENOMEM;
+	if (!table)
+		return 0;
 	memcpy(pool->table, nla_data(table), bytes);
-	return shard_map_check_table(map, pool, table, extack);
+	ret = shard_map_check_pgs(map, pool, 0, pool->pg_count, table, extack);
+	if (!ret)
+		pool->filled = pool->pg_count;
+	return ret;
 }
 
 static int shard_map_parse_pools(struct shard_map *map,
-				 const struct nlattr *nest,
+				 const struct nlattr *nest, bool stage,
 				 struct netlink_ext_ack *extack)
 {
 	const struct nlattr *a;
@@ -243,7 +262,8 @@ static int shard_map_parse_pools(struct shard_map *map,
 		}
 		/* Count first: a failed pool's table is freed with the map. */
 		i = map->nr_pools++;
-		ret = shard_map_parse_pool(map, &map->pools[i], a, extack);
+		ret = shard_map_parse_pool(map, &map->pools[i], a, stage,
+					   extack);
 		if (ret)
 			return ret;
 		for (j = 0; j < i; j++) {
@@ -257,7 +277,8 @@ static int shard_map_parse_pools(struct shard_map *map,
 	return 0;
 }
 
-struct shard_map *shard_map_parse(struct genl_info *info)
+/* With stage, pools may come without tables (see shard_map_fill). */
+struct shard_map *shard_map_parse(struct genl_info *info, bool stage)
 {
 	struct shard_map *map;
 	int ret;
@@ -275,12 +296,85 @@ struct shard_map *shard_map_parse(struct genl_info *info)
 				      info->extack);
 	if (!ret)
 		ret = shard_map_parse_pools(map, info->attrs[SHARD_ATTR_POOLS],
-					    info->extack);
+					    stage, info->extack);
 	if (ret) {
 		shard_map_free(map);
 		return ERR_PTR(ret);
 	}
 	return map;
+}
+
+/*
+ * Stores a staged pool's next run of PGs (ids: whole PGs, PG-major),
+ * starting at the PG named by first, which must be the next unfilled one.
+ * Nothing counts until every id passed the checks.
+ */
+int shard_map_fill(const struct shard_map *map, struct shard_map_pool *pool,
+		   const struct nlattr *first, const struct nlattr *ids,
+		   struct netlink_ext_ack *extack)
+{
+	size_t pg_bytes = (size_t)pool->width * sizeof(u32);
+	u32 pg_first = nla_get_u32(first);
+	u32 n;
+	int ret;
+
+	if (!nla_len(ids) || nla_len(ids) % pg_bytes) {
+		NL_SET_BAD_ATTR(extack, ids);
+		SHARD_NL_ERR_FMT(extack, "PG ids are not whole PGs of this pool",
+				 "PG ids are not whole PGs of this pool (%zu bytes each)",
+				 pg_bytes);
+		return -EINVAL;
+	}
+	n = nla_len(ids) / pg_bytes;
+	if (pool->filled == pool->pg_count) {
+		NL_SET_ERR_MSG_ATTR(extack, first,
+				    "the pool's table is already complete");
+		return -EINVAL;
+	}
+	if (pg_first != pool->filled) {
+		NL_SET_BAD_ATTR(extack, first);
+		SHARD_NL_ERR_FMT(extack,
+				 "chunk out of order: PG_FIRST is not the next unfilled PG",
+				 "chunk out of order: the next unfilled PG is %u",
+				 pool->filled);
+		return -EINVAL;
+	}
+	if (n > pool->pg_count - pg_first) {
+		NL_SET_BAD_ATTR(extack, ids);
+		SHARD_NL_ERR_FMT(extack, "chunk runs past the pool's PG count",
+				 "chunk runs past the pool's PG count (%u)",
+				 pool->pg_count);
+		return -EINVAL;
+	}
+	memcpy(&pool->table[(size_t)pg_first * pool->width], nla_data(ids),
+	       nla_len(ids));
+	ret = shard_map_check_pgs(map, pool, pg_first, n, ids, extack);
+	if (!ret)
+		pool->filled += n;
+	return ret;
+}
+
+/* The first pool whose table is not complete yet, or NULL. */
+const struct shard_map_pool *shard_map_incomplete(const struct shard_map *map)
+{
+	u32 i;
+
+	for (i = 0; i < map->nr_pools; i++) {
+		if (map->pools[i].filled != map->pools[i].pg_count)
+			return &map->pools[i];
+	}
+	return NULL;
+}
+
+struct shard_map_pool *shard_map_pool(const struct shard_map *map, u32 id)
+{
+	u32 i;
+
+	for (i = 0; i < map->nr_pools; i++) {
+		if (map->pools[i].id == id)
+			return &map->pools[i];
+	}
+	return NULL;
 }
 
 const struct shard_map_daemon *shard_map_daemon(const struct shard_map *map,
@@ -295,15 +389,9 @@ const struct shard_map_daemon *shard_map_daemon(const struct shard_map *map,
 u32 shard_map_primary(const struct shard_map *map, u32 pool_id, u64 volume,
 		      u64 object)
 {
-	const struct shard_map_pool *pool = NULL;
-	u32 i, pg;
+	const struct shard_map_pool *pool = shard_map_pool(map, pool_id);
+	u32 pg;
 
-	for (i = 0; i < map->nr_pools; i++) {
-		if (map->pools[i].id == pool_id) {
-			pool = &map->pools[i];
-			break;
-		}
-	}
 	if (!pool)
 		return SHARD_DAEMON_NONE;
 	pg = shard_object_pg(volume, object, pool->pg_count);

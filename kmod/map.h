@@ -17,6 +17,7 @@ struct shard_map_pool {
 	u32 id;
 	u32 pg_count;
 	u32 width;
+	u32 filled;		/* PGs with their ids in table; staging only */
 	u32 *table;		/* pg_count * width daemon ids, PG-major */
 };
 
@@ -32,8 +33,13 @@ struct shard_map {
 extern const struct nla_policy shard_daemon_policy[SHARD_DAEMON_ATTR_MAX + 1];
 extern const struct nla_policy shard_pool_policy[SHARD_POOL_ATTR_MAX + 1];
 
-struct shard_map *shard_map_parse(struct genl_info *info);
+struct shard_map *shard_map_parse(struct genl_info *info, bool stage);
 void shard_map_free(struct shard_map *map);
+int shard_map_fill(const struct shard_map *map, struct shard_map_pool *pool,
+		   const struct nlattr *first, const struct nlattr *ids,
+		   struct netlink_ext_ack *extack);
+const struct shard_map_pool *shard_map_incomplete(const struct shard_map *map);
+struct shard_map_pool *shard_map_pool(const struct shard_map *map, u32 id);
 const struct shard_map_daemon *shard_map_daemon(const struct shard_map *map,
 						u32 id);
 u32 shard_map_primary(const struct shard_map *map, u32 pool_id, u64 volume,

@@ -4,6 +4,7 @@
  * include/uapi/linux/shard.h describes every command and attribute.
  */
 #include <linux/module.h>
+#include <linux/notifier.h>
 #include <net/genetlink.h>
 #include <uapi/linux/shard.h>
 
@@ -12,6 +13,7 @@
 #include "dev.h"
 #include "map.h"
 #include "netlink.h"
+#include "stage.h"
 
 /* A week: longer waits are "forever" in all but name. */
 #define SHARD_MAX_TIMEOUT	(7 * 24 * 3600)
@@ -46,6 +48,10 @@ static const struct nla_policy shard_policy[SHARD_ATTR_MAX + 1] = {
 	[SHARD_ATTR_EVENT] = { .type = NLA_REJECT },
 	[SHARD_ATTR_DAEMON_ID] = { .type = NLA_REJECT },
 	[SHARD_ATTR_ERRNO] = { .type = NLA_REJECT },
+	[SHARD_ATTR_MAP_STAGE] = { .type = NLA_FLAG },
+	[SHARD_ATTR_PG_FIRST] = { .type = NLA_U32 },
+	[SHARD_ATTR_PG_IDS] = { .type = NLA_BINARY,
+				.len = SHARD_MAX_TABLE_IDS * sizeof(u32) },
 };
 
 static struct genl_family shard_family;
@@ -56,14 +62,46 @@ static const struct genl_multicast_group shard_mcgrps[] = {
 
 static int shard_nl_set_map(struct sk_buff *skb, struct genl_info *info)
 {
+	bool stage = nla_get_flag(info->attrs[SHARD_ATTR_MAP_STAGE]);
 	struct shard_map *map;
 	int ret;
 
-	map = shard_map_parse(info);
+	map = shard_map_parse(info, stage);
 	if (IS_ERR(map))
 		return PTR_ERR(map);
 	mutex_lock(&shard_client.ctl_mutex);
-	ret = shard_client_install_map(map, genl_info_net(info), info->extack);
+	if (stage)
+		ret = shard_stage_start(map, info);
+	else
+		ret = shard_client_install_map(map, genl_info_net(info),
+					       info->extack);
+	mutex_unlock(&shard_client.ctl_mutex);
+	return ret;
+}
+
+static int shard_nl_map_table(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, SHARD_ATTR_EPOCH) ||
+	    GENL_REQ_ATTR_CHECK(info, SHARD_ATTR_POOL_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, SHARD_ATTR_PG_FIRST) ||
+	    GENL_REQ_ATTR_CHECK(info, SHARD_ATTR_PG_IDS))
+		return -EINVAL;
+	mutex_lock(&shard_client.ctl_mutex);
+	ret = shard_stage_table(info);
+	mutex_unlock(&shard_client.ctl_mutex);
+	return ret;
+}
+
+static int shard_nl_map_commit(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, SHARD_ATTR_EPOCH))
+		return -EINVAL;
+	mutex_lock(&shard_client.ctl_mutex);
+	ret = shard_stage_commit(info);
 	mutex_unlock(&shard_client.ctl_mutex);
 	return ret;
 }
@@ -287,6 +325,16 @@ static const struct genl_ops shard_ops[] = {
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
+		.cmd = SHARD_CMD_MAP_TABLE,
+		.doit = shard_nl_map_table,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SHARD_CMD_MAP_COMMIT,
+		.doit = shard_nl_map_commit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
 		.cmd = SHARD_CMD_ADD_DEV,
 		.doit = shard_nl_add_dev,
 		.flags = GENL_ADMIN_PERM,
@@ -347,14 +395,39 @@ void shard_nl_event(u32 event, u32 daemon_id, int dev, u32 err)
 	genlmsg_multicast(&shard_family, msg, 0, 0, GFP_NOIO);
 }
 
+/* A closing socket takes its staged map with it. */
+static int shard_nl_notify(struct notifier_block *nb, unsigned long event,
+			   void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (event == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC)
+		shard_stage_release(n->net, n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block shard_nl_notifier = {
+	.notifier_call = shard_nl_notify,
+};
+
 int __init shard_nl_init(void)
 {
-	return genl_register_family(&shard_family);
+	int ret;
+
+	ret = netlink_register_notifier(&shard_nl_notifier);
+	if (ret)
+		return ret;
+	ret = genl_register_family(&shard_family);
+	if (ret)
+		netlink_unregister_notifier(&shard_nl_notifier);
+	return ret;
 }
 
 void shard_nl_exit(void)
 {
 	genl_unregister_family(&shard_family);
+	netlink_unregister_notifier(&shard_nl_notifier);
+	shard_stage_exit();
 }
 
 MODULE_ALIAS_GENL_FAMILY(SHARD_GENL_NAME);

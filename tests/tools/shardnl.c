@@ -5,10 +5,17 @@
  * tests that need exact control of what the kernel sees, bad input
  * included; administrators use shardctl.
  *
- *   shardnl [--dump] CMD [ATTR...]
+ *   shardnl [--dump] CMD [ATTR...] [-- CMD [ATTR...]]...
  *   shardnl --monitor SECONDS     print the "events" group's messages
+ *   CMD  := a command name | sleep SECONDS
  *   ATTR := NAME:TYPE:VALUE | NAME:{ ATTR... }
  *   TYPE := u8 | u16 | u32 | u64 | str | flag | hex | zeros (VALUE bytes)
+ *         | gen (VALUE = FIRST:COUNT:WIDTH:ID,ID,...: a PG table of COUNT
+ *           PGs from PG FIRST, PG p's member j being ID[(p + j) % #IDs])
+ *
+ * Commands separated by "--" go out one after the other on the same
+ * socket (one netlink portid, as a staged map needs); "sleep" keeps the
+ * socket open a while. The first failure ends the run.
  *
  * NAME is a number or a name from the tables below; nested attributes use
  * the d. (daemon) and p. (pool) names. Exit status: 0, or 1 with
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <linux/netlink.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -39,6 +47,8 @@ static const struct name cmds[] = {
 	{ "get-dev", SHARD_CMD_GET_DEV },
 	{ "get-status", SHARD_CMD_GET_STATUS },
 	{ "event", SHARD_CMD_EVENT },
+	{ "map-table", SHARD_CMD_MAP_TABLE },
+	{ "map-commit", SHARD_CMD_MAP_COMMIT },
 	{ NULL, 0 },
 };
 
@@ -59,6 +69,9 @@ static const struct name attrs[] = {
 	{ "pool-name", SHARD_ATTR_POOL_NAME },
 	{ "volume-name", SHARD_ATTR_VOLUME_NAME },
 	{ "open-count", SHARD_ATTR_OPEN_COUNT },
+	{ "map-stage", SHARD_ATTR_MAP_STAGE },
+	{ "pg-first", SHARD_ATTR_PG_FIRST },
+	{ "pg-ids", SHARD_ATTR_PG_IDS },
 	{ "d.id", SHARD_DAEMON_ATTR_ID },
 	{ "d.addr", SHARD_DAEMON_ATTR_ADDR },
 	{ "d.port", SHARD_DAEMON_ATTR_PORT },
@@ -97,6 +110,48 @@ static int hexval(char c)
 	return -1;
 }
 
+static void __attribute__((noreturn)) bad_value(const char *kind,
+						const char *val)
+{
+	fprintf(stderr, "shardnl: bad %s value '%s'\n", kind, val);
+	exit(2);
+}
+
+/* gen: FIRST:COUNT:WIDTH:ID,ID,... (see the top of the file). */
+static int put_gen(struct nl_msg *msg, int type, const char *val)
+{
+	unsigned long first, count, width, n = 0, pg, j;
+	uint32_t ids[64], *table;
+	char *end;
+	int ret;
+
+	first = strtoul(val, &end, 0);
+	if (*end != ':')
+		bad_value("gen", val);
+	count = strtoul(end + 1, &end, 0);
+	if (*end != ':')
+		bad_value("gen", val);
+	width = strtoul(end + 1, &end, 0);
+	if (*end != ':' || !width)
+		bad_value("gen", val);
+	do {
+		if (n == sizeof(ids) / sizeof(ids[0]))
+			bad_value("gen", val);
+		ids[n++] = (uint32_t)strtoul(end + 1, &end, 0);
+	} while (*end == ',');
+	if (*end || count * width > (1UL << 24))
+		bad_value("gen", val);
+	table = malloc(count * width * sizeof(*table) + 1);
+	if (!table)
+		return -1;
+	for (pg = 0; pg < count; pg++)
+		for (j = 0; j < width; j++)
+			table[pg * width + j] = ids[(first + pg + j) % n];
+	ret = nla_put(msg, type, (int)(count * width * sizeof(*table)), table);
+	free(table);
+	return ret;
+}
+
 static void put_attr(struct nl_msg *msg, int type, const char *kind,
 		     const char *val)
 {
@@ -115,6 +170,8 @@ static void put_attr(struct nl_msg *msg, int type, const char *kind,
 		ret = nla_put_string(msg, type, val);
 	else if (!strcmp(kind, "flag"))
 		ret = nla_put_flag(msg, type);
+	else if (!strcmp(kind, "gen"))
+		ret = put_gen(msg, type, val);
 	else if (!strcmp(kind, "zeros")) {
 		void *buf = calloc(1, v ? v : 1);
 
@@ -145,7 +202,7 @@ static void put_attr(struct nl_msg *msg, int type, const char *kind,
 	}
 }
 
-/* Consumes ATTR tokens until a closing "}" or the end. */
+/* Consumes ATTR tokens until a closing "}", a "--" or the end. */
 static int put_attrs(struct nl_msg *msg, char **argv, int argc, int i)
 {
 	while (i < argc) {
@@ -153,6 +210,8 @@ static int put_attrs(struct nl_msg *msg, char **argv, int argc, int i)
 
 		if (!strcmp(tok, "}"))
 			return i;
+		if (!strcmp(tok, "--"))
+			return i - 1;
 		kind = strchr(tok, ':');
 		if (!kind) {
 			fprintf(stderr, "shardnl: bad attribute '%s'\n", tok);
@@ -261,11 +320,40 @@ static int monitor(struct nl_sock *sk, int seconds)
 	return 0;
 }
 
+/* Sends one command and takes its answer: 0, or 1 after an error. */
+static int run(struct nl_sock *sk, int family, int cmd, int flags,
+	       char **argv, int argc, int *i)
+{
+	struct nl_msg *msg;
+	int status = 0, ret;
+
+	msg = nlmsg_alloc_size(1 << 20);
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
+				 flags, cmd, SHARD_GENL_VERSION)) {
+		fprintf(stderr, "shardnl: out of memory\n");
+		exit(1);
+	}
+	*i = put_attrs(msg, argv, argc, *i);
+
+	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, on_error, &status);
+	ret = nl_send_auto(sk, msg);
+	nlmsg_free(msg);
+	if (ret < 0) {
+		fprintf(stderr, "error: send: %s\n", nl_geterror(ret));
+		return 1;
+	}
+	ret = nl_recvmsgs_default(sk);
+	if (ret < 0 && !status) {
+		fprintf(stderr, "error: %s\n", nl_geterror(ret));
+		return 1;
+	}
+	return status ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct nl_sock *sk;
-	struct nl_msg *msg;
-	int family, cmd, status = 0, ret, i = 1, flags = NLM_F_ACK, one = 1;
+	int family, cmd, ret = 0, i = 1, flags = NLM_F_ACK, one = 1;
 
 	if (argc > 2 && !strcmp(argv[1], "--monitor")) {
 		sk = nl_socket_alloc();
@@ -280,10 +368,9 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: shardnl [--dump] CMD [ATTR...]\n");
+		fprintf(stderr, "usage: shardnl [--dump] CMD [ATTR...] [-- CMD [ATTR...]]...\n");
 		return 2;
 	}
-	cmd = lookup(cmds, argv[i++]);
 
 	sk = nl_socket_alloc();
 	if (!sk || genl_connect(sk)) {
@@ -292,31 +379,32 @@ int main(int argc, char **argv)
 	}
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one,
 		   sizeof(one));
+	/* libnl's default 32 KiB would refuse a full 64 KiB PG table. */
+	nl_socket_set_buffer_size(sk, 1 << 20, 1 << 20);
 	family = genl_ctrl_resolve(sk, SHARD_GENL_NAME);
 	if (family < 0) {
 		fprintf(stderr, "error: no such family (%s)\n",
 			nl_geterror(family));
 		return 1;
 	}
-	msg = nlmsg_alloc_size(1 << 20);
-	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
-				 flags, cmd, SHARD_GENL_VERSION))
-		return 1;
-	put_attrs(msg, argv, argc, i);
-
 	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_reply, NULL);
-	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, on_error, &status);
-	ret = nl_send_auto(sk, msg);
-	if (ret < 0) {
-		fprintf(stderr, "error: send: %s\n", nl_geterror(ret));
-		return 1;
+
+	while (!ret && i < argc) {
+		if (!strcmp(argv[i], "sleep") && i + 1 < argc) {
+			usleep((useconds_t)(atof(argv[i + 1]) * 1e6));
+			i += 2;
+		} else {
+			cmd = lookup(cmds, argv[i++]);
+			ret = run(sk, family, cmd, flags, argv, argc, &i);
+		}
+		if (i < argc && !strcmp(argv[i], "--"))
+			i++;
+		else if (i < argc) {
+			fprintf(stderr, "shardnl: expected -- before '%s'\n",
+				argv[i]);
+			ret = 2;
+		}
 	}
-	ret = nl_recvmsgs_default(sk);
-	if (ret < 0 && !status) {
-		fprintf(stderr, "error: %s\n", nl_geterror(ret));
-		return 1;
-	}
-	nlmsg_free(msg);
 	nl_socket_free(sk);
-	return status ? 1 : 0;
+	return ret;
 }

@@ -9,8 +9,10 @@
  *
  * SHARD_CMD_SET_MAP: installs a new placement map. Refused when its epoch
  *   is lower than the current one; an equal epoch replaces nothing and
- *   succeeds.
+ *   succeeds. With SHARD_ATTR_MAP_STAGE the map is staged instead (see
+ *   "Maps larger than one message" below).
  *     SHARD_ATTR_EPOCH: u64, required
+ *     SHARD_ATTR_MAP_STAGE: flag; stage the map, do not install it
  *     SHARD_ATTR_DAEMONS: nest, required; one SHARD_ATTR_DAEMON per daemon
  *       SHARD_ATTR_DAEMON: nest
  *         SHARD_DAEMON_ATTR_ID: u32 (< SHARD_MAX_DAEMON_ID), required
@@ -23,13 +25,42 @@
  *         SHARD_POOL_ATTR_ID: u32, required
  *         SHARD_POOL_ATTR_PG_COUNT: u32 (1 .. SHARD_MAX_PGS), required
  *         SHARD_POOL_ATTR_WIDTH: u32 (1 .. SHARD_MAX_WIDTH), members per PG
- *         SHARD_POOL_ATTR_PG_TABLE: binary, required: pg_count * width
- *           __u32 daemon ids in host order, PG-major; member 0 is the
- *           primary; SHARD_DAEMON_NONE marks an empty slot. Every id must
- *           be a daemon of this map, and no PG may name a daemon twice.
- *           One netlink attribute holds at most 65531 bytes, so for now
- *           pg_count * width is at most 16382; larger maps will be sent
- *           in several messages.
+ *         SHARD_POOL_ATTR_PG_TABLE: binary, required (optional when
+ *           staging): pg_count * width __u32 daemon ids in host order,
+ *           PG-major; member 0 is the primary; SHARD_DAEMON_NONE marks an
+ *           empty slot. Every id must be a daemon of this map, and no PG
+ *           may name a daemon twice. One netlink attribute holds at most
+ *           65531 bytes, so a table sent here has at most
+ *           SHARD_MAX_TABLE_IDS ids; larger ones are staged.
+ *
+ * Maps larger than one message: a map is staged, its tables are sent in
+ * chunks, then it is committed. The staging belongs to the netlink socket
+ * (portid) that sent the SET_MAP; MAP_TABLE and MAP_COMMIT from any other
+ * socket are refused (EBUSY). There is one staging per host: a new one
+ * replaces the old, whoever owned it. It is dropped when committed, when
+ * its socket closes, and when the module unloads. A refused MAP_TABLE or
+ * MAP_COMMIT changes nothing: the sender may correct itself and go on.
+ *   1. SHARD_CMD_SET_MAP with SHARD_ATTR_MAP_STAGE: the daemons and pools
+ *      as above, each pool's PG_TABLE optional. A pool sent with its table
+ *      is complete; one without waits for MAP_TABLE chunks. A staged epoch
+ *      lower than the current map's is refused at once (ESTALE).
+ *   2. SHARD_CMD_MAP_TABLE, any number: one run of whole PGs of one pool.
+ *      Chunks of a pool come in PG order, each starting at the first PG
+ *      not yet filled; every id is checked on arrival as for PG_TABLE.
+ *        SHARD_ATTR_EPOCH: u64, required; the staged map's epoch, else
+ *          ESTALE
+ *        SHARD_ATTR_POOL_ID: u32, required; a pool of the staged map
+ *        SHARD_ATTR_PG_FIRST: u32, required; the pool's next unfilled PG
+ *        SHARD_ATTR_PG_IDS: binary, required; n * width __u32 daemon ids
+ *          (n >= 1 whole PGs, PG-major, at most SHARD_MAX_TABLE_IDS ids),
+ *          for PGs pg_first .. pg_first + n - 1 (not past pg_count)
+ *   3. SHARD_CMD_MAP_COMMIT: installs the staged map exactly as SET_MAP
+ *      does (lower epoch ESTALE, equal epoch replaces nothing) and drops
+ *      the staging. Refused with EINVAL while a pool's table is
+ *      incomplete.
+ *        SHARD_ATTR_EPOCH: u64, required; the staged map's epoch, else
+ *          ESTALE
+ *   Without a staging MAP_TABLE and MAP_COMMIT fail with ENOENT.
  *
  * SHARD_CMD_ADD_DEV: creates /dev/shardN for a volume; replies with
  *   SHARD_ATTR_DEV_INDEX.
@@ -98,6 +129,8 @@ enum shard_nl_cmd {
 	SHARD_CMD_GET_DEV,
 	SHARD_CMD_GET_STATUS,
 	SHARD_CMD_EVENT,
+	SHARD_CMD_MAP_TABLE,
+	SHARD_CMD_MAP_COMMIT,
 	__SHARD_CMD_MAX
 };
 #define SHARD_CMD_MAX (__SHARD_CMD_MAX - 1)
@@ -126,6 +159,9 @@ enum shard_attr {
 	SHARD_ATTR_DAEMON_ID,		/* u32 */
 	SHARD_ATTR_ERRNO,		/* u32 */
 	SHARD_ATTR_PAD,
+	SHARD_ATTR_MAP_STAGE,		/* flag */
+	SHARD_ATTR_PG_FIRST,		/* u32 */
+	SHARD_ATTR_PG_IDS,		/* binary, __u32[n * width] */
 	__SHARD_ATTR_MAX
 };
 #define SHARD_ATTR_MAX (__SHARD_ATTR_MAX - 1)
