@@ -36,6 +36,8 @@
 #include "crc.h"
 #include "log.h"
 #include "loop.h"
+#include "map.h"
+#include "session.h"
 #include "store.h"
 #include "wire.h"
 
@@ -373,8 +375,55 @@ static void exec_zero(struct req *r)
 		disk_begin(r);
 }
 
+/*
+ * A request routed with an older map than the daemon's is served only
+ * if, in the daemon's map, this daemon is still the primary of the
+ * object's PG; otherwise the client must fetch the newer map and resend
+ * (to whichever daemon that map names). A request with a newer or equal
+ * epoch is served: its client knows at least as much as we do.
+ */
+static bool req_stale(const struct req *r)
+{
+	const struct shardd *d = r->c->d;
+
+	switch (r->h.opcode) {
+	case SHARD_OP_READ:
+	case SHARD_OP_WRITE:
+	case SHARD_OP_DISCARD:
+	case SHARD_OP_WRITE_ZEROES:
+		break;
+	default:
+		return false;
+	}
+	if (!d->map || r->h.epoch >= d->map->epoch)
+		return false;
+	return shard_map_primary(d->map, r->h.pool, r->h.volume, r->h.object)
+	       != shard_store_daemon_id(d->store);
+}
+
+static void reply_stale(struct req *r)
+{
+	struct shardd *d = r->c->d;
+
+	/* A WRITE's payload was read in full (the stream stays in step)
+	 * and is dropped; the store is not touched. */
+	free(r->buf);
+	r->buf = NULL;
+	d->stale_replies++;
+	pr_debug("%s: %s tag %#" PRIx64 " at epoch %" PRIu64 " (ours %"
+		 PRIu64 "): pool %u volume %" PRIu64 " object %" PRIu64
+		 " has another primary; STALE (%" PRIu64 " so far)", r->c->peer,
+		 shard_op_name(r->h.opcode), r->h.tag, r->h.epoch, d->epoch,
+		 r->h.pool, r->h.volume, r->h.object, d->stale_replies);
+	reply(r, SHARD_S_STALE);
+}
+
 static void exec(struct req *r)
 {
+	if (req_stale(r)) {
+		reply_stale(r);
+		return;
+	}
 	switch (r->h.opcode) {
 	case SHARD_OP_HELLO:
 		exec_hello(r);
@@ -416,6 +465,8 @@ static int take_header(struct shard_conn *c)
 		return -EBADMSG;
 	}
 	c->rxhead += SHARD_HDR_SIZE;
+	if (h.epoch > c->d->epoch)
+		shard_session_map_hint(c->d, h.epoch);
 
 	r = calloc(1, sizeof(*r));
 	if (r && shard_op_has_req_payload(h.opcode)) {

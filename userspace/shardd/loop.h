@@ -2,7 +2,7 @@
 /*
  * The daemon's one io_uring event loop. Every submission carries a
  * pointer to a struct shard_ev embedded in its owner (connection,
- * request, registration, ...); completion calls ev->fn, which finds the
+ * request, mapd session, ...); completion calls ev->fn, which finds the
  * owner with container_of.
  */
 #ifndef SHARDD_LOOP_H
@@ -17,13 +17,18 @@
 #include "ring.h"
 
 struct shard_conn;
-struct shard_register;
+struct shard_map;
+struct shard_session;
 struct shard_store;
 
 struct shardd {
 	struct io_uring ring;
 	struct shard_store *store;
-	uint64_t epoch;		/* the map epoch; 0 until maps exist */
+	/* The newest map mapd gave us (NULL before the first) and its
+	 * epoch (0 without a map), which every reply carries. */
+	struct shard_map *map;
+	uint64_t epoch;
+	uint64_t stale_replies;	/* requests answered STALE */
 	bool stop;
 	/* Store operations and fsyncs in flight: shutdown waits for them
 	 * so that no buffer is freed while the kernel may still use it. */
@@ -41,7 +46,7 @@ struct shardd {
 	struct shard_conn *conns;	/* doubly linked list */
 	unsigned int nconns;
 
-	struct shard_register *reg;	/* NULL without --mapd */
+	struct shard_session *session;	/* NULL without --mapd */
 };
 
 /* Creates the ring and arms accept and signal handling. listen_fd is

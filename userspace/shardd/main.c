@@ -24,7 +24,8 @@
 #include "devinfo.h"
 #include "log.h"
 #include "loop.h"
-#include "register.h"
+#include "map.h"
+#include "session.h"
 #include "store.h"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -41,6 +42,9 @@ struct options {
 	const char *advertise;
 	const char *mapd;
 	const char *host;
+	const char *rack;
+	const char *site;
+	unsigned int heartbeat_ms;
 	const char *dev_class;
 	bool foreground;
 	bool force_format;
@@ -62,6 +66,9 @@ static const char usage_text[] =
 "  -m, --mapd SOCKET      map manager socket (default " SHARD_MAPD_DEFAULT_SOCKET ")\n"
 "  -M, --no-mapd          do not register with a map manager\n"
 "  -H, --host NAME        host name to register (default: hostname)\n"
+"      --rack NAME        rack to register, for placement across racks\n"
+"      --site NAME        site to register, for placement across sites\n"
+"      --heartbeat-ms N   heartbeat interval to mapd (default 1000)\n"
 "  -c, --class ssd|hdd    device class (default: detected)\n"
 "  -f, --foreground       do not detach; log to stderr\n"
 "      --force-format     format the store even if it holds other data\n"
@@ -69,7 +76,12 @@ static const char usage_text[] =
 "  -h, --help             show this help\n"
 "  -V, --version          show the version\n";
 
-enum { OPT_FORCE_FORMAT = 256 };
+enum {
+	OPT_FORCE_FORMAT = 256,
+	OPT_RACK,
+	OPT_SITE,
+	OPT_HEARTBEAT_MS,
+};
 
 static const struct option long_opts[] = {
 	{ "store", required_argument, NULL, 's' },
@@ -80,6 +92,9 @@ static const struct option long_opts[] = {
 	{ "mapd", required_argument, NULL, 'm' },
 	{ "no-mapd", no_argument, NULL, 'M' },
 	{ "host", required_argument, NULL, 'H' },
+	{ "rack", required_argument, NULL, OPT_RACK },
+	{ "site", required_argument, NULL, OPT_SITE },
+	{ "heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT_MS },
 	{ "class", required_argument, NULL, 'c' },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "force-format", no_argument, NULL, OPT_FORCE_FORMAT },
@@ -113,15 +128,27 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Failure domain names, as shard-mapd accepts them. */
+static bool valid_domain(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 1 || n > 64 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	unsigned long port;
+	unsigned long port, ms;
 	char *end;
 	int c;
 
 	o->listen = "0.0.0.0";
 	o->port = SHARD_DEFAULT_PORT;
 	o->mapd = SHARD_MAPD_DEFAULT_SOCKET;
+	o->heartbeat_ms = SHARD_HEARTBEAT_MS_DEFAULT;
 	while ((c = getopt_long(argc, argv, "s:S:l:p:a:m:MH:c:fvhV", long_opts,
 				NULL)) != -1) {
 		switch (c) {
@@ -159,6 +186,34 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'H':
 			o->host = optarg;
+			break;
+		case OPT_RACK:
+		case OPT_SITE:
+			if (!valid_domain(optarg)) {
+				fprintf(stderr, "shardd: --%s must be 1 to 64 "
+					"of A-Z a-z 0-9 . _ -, not '%s'\n",
+					c == OPT_RACK ? "rack" : "site",
+					optarg);
+				return -EINVAL;
+			}
+			if (c == OPT_RACK)
+				o->rack = optarg;
+			else
+				o->site = optarg;
+			break;
+		case OPT_HEARTBEAT_MS:
+			errno = 0;
+			ms = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    ms < SHARD_HEARTBEAT_MS_MIN ||
+			    ms > SHARD_HEARTBEAT_MS_MAX) {
+				fprintf(stderr, "shardd: --heartbeat-ms must "
+					"be %u..%u, not '%s'\n",
+					SHARD_HEARTBEAT_MS_MIN,
+					SHARD_HEARTBEAT_MS_MAX, optarg);
+				return -EINVAL;
+			}
+			o->heartbeat_ms = (unsigned int)ms;
 			break;
 		case 'c':
 			if (strcmp(optarg, "ssd") && strcmp(optarg, "hdd")) {
@@ -304,7 +359,7 @@ static void setup_process(void)
 
 int main(int argc, char **argv)
 {
-	struct shard_register_opts ropts;
+	struct shard_session_opts mopts;
 	struct shard_store_opts sopts;
 	struct shardd d;
 	struct options o;
@@ -362,15 +417,18 @@ int main(int argc, char **argv)
 			hostname[sizeof(hostname) - 1] = '\0';
 			o.host = hostname;
 		}
-		ropts = (struct shard_register_opts){
+		mopts = (struct shard_session_opts){
 			.socket_path = o.mapd,
 			.addr = o.advertise ? o.advertise
 					    : default_advertise(o.listen),
 			.port = (uint16_t)port,
 			.dev_class = o.dev_class,
 			.host = o.host,
+			.rack = o.rack,
+			.site = o.site,
+			.heartbeat_ms = o.heartbeat_ms,
 		};
-		ret = shard_register_start(&d, &ropts);
+		ret = shard_session_start(&d, &mopts);
 		if (ret)
 			goto out_loop;
 	}
@@ -379,7 +437,10 @@ int main(int argc, char **argv)
 
 out_loop:
 	shard_loop_exit(&d);
-	shard_register_free(&d);
+	shard_session_free(&d);
+	if (d.stale_replies)
+		pr_info("%" PRIu64 " requests answered STALE", d.stale_replies);
+	shard_map_free(d.map);
 out_listen:
 	close(lfd);
 out_store:

@@ -190,6 +190,11 @@ uint64_t shard_store_capacity(const struct shard_store *st)
 	return (uint64_t)st->nslots << SHARD_STORE_SLOT_ORDER;
 }
 
+uint64_t shard_store_used(const struct shard_store *st)
+{
+	return (uint64_t)(st->nslots - st->nfree) << SHARD_STORE_SLOT_ORDER;
+}
+
 uint32_t shard_store_daemon_id(const struct shard_store *st)
 {
 	return le32toh(st->sb.daemon_id);

@@ -83,6 +83,8 @@ int shard_store_flush(struct shard_store *st);
  * every operation whose done callback has run. */
 int shard_store_fd(const struct shard_store *st);
 uint64_t shard_store_capacity(const struct shard_store *st);
+/* Bytes taken by objects: whole slots, however much of them is written. */
+uint64_t shard_store_used(const struct shard_store *st);
 uint32_t shard_store_daemon_id(const struct shard_store *st);
 /* Records the id the map manager assigned, durably. */
 int shard_store_set_daemon_id(struct shard_store *st, uint32_t id);

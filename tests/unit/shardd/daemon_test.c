@@ -5,11 +5,14 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <shard/pg.h>
+
+#include "b64.h"
 #include "crc.h"
 #include "wire.h"
 #include "kselftest_harness.h"
@@ -65,28 +71,46 @@ static int try_connect(unsigned int port)
 	return fd;
 }
 
-/* Starts shardd and waits until it accepts connections. */
-static int daemon_start(struct daemon *d, bool with_mapd)
+/* Starts shardd, with the options in extra (NULL-terminated) after
+ * the usual ones, and waits until it accepts connections. */
+static int daemon_start_with(struct daemon *d, bool with_mapd,
+			     const char *const *extra)
 {
 	const char *bin = getenv("SHARDD") ? getenv("SHARDD") : DEFAULT_SHARDD;
+	const char *argv[32];
 	char port[16];
-	int i, fd;
+	int i, fd, n = 0;
 
 	d->port = free_port();
 	snprintf(port, sizeof(port), "%u", d->port);
+	argv[n++] = bin;
+	argv[n++] = "--store";
+	argv[n++] = d->store;
+	argv[n++] = "--size";
+	argv[n++] = "32M";
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1";
+	argv[n++] = "--port";
+	argv[n++] = port;
+	argv[n++] = "--foreground";
+	if (with_mapd) {
+		argv[n++] = "--mapd";
+		argv[n++] = d->mapd;
+		argv[n++] = "--host";
+		argv[n++] = "testhost";
+		argv[n++] = "--class";
+		argv[n++] = "hdd";
+	} else {
+		argv[n++] = "--no-mapd";
+	}
+	while (extra && *extra && n < 31)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
 	d->pid = fork();
 	if (d->pid < 0)
 		return -1;
 	if (!d->pid) {
-		if (with_mapd)
-			execl(bin, bin, "--store", d->store, "--size", "32M",
-			      "--listen", "127.0.0.1", "--port", port,
-			      "--mapd", d->mapd, "--host", "testhost",
-			      "--class", "hdd", "--foreground", (char *)NULL);
-		else
-			execl(bin, bin, "--store", d->store, "--size", "32M",
-			      "--listen", "127.0.0.1", "--port", port,
-			      "--no-mapd", "--foreground", (char *)NULL);
+		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
 	for (i = 0; i < 200; i++) {
@@ -102,6 +126,11 @@ static int daemon_start(struct daemon *d, bool with_mapd)
 		usleep(25000);
 	}
 	return -1;
+}
+
+static int daemon_start(struct daemon *d, bool with_mapd)
+{
+	return daemon_start_with(d, with_mapd, NULL);
 }
 
 /* SIGTERM and wait: 0 when it exited cleanly (and leak free). */
@@ -185,25 +214,45 @@ static int recv_reply(int fd, struct shard_reply_h *rh, void *buf,
 	return (int)rh->status;
 }
 
-/* One request, one reply with the same tag and opcode. */
-static int call(int fd, uint8_t op, uint64_t object, uint32_t off,
-		uint32_t len, uint16_t flags, const void *payload, void *out)
+/* Where a request goes: pool and volume, and the client's epoch. */
+struct target {
+	uint32_t pool;
+	uint64_t volume;
+	uint64_t epoch;
+};
+
+static const struct target default_target = { .pool = 1, .volume = 9 };
+
+/* One request, one reply with the same tag and opcode; the reply
+ * header in *rh. */
+static int call_to(int fd, const struct target *t, uint8_t op,
+		   uint64_t object, uint32_t off, uint32_t len,
+		   uint16_t flags, const void *payload, void *out,
+		   struct shard_reply_h *rh)
 {
 	static uint64_t tag = 1000;
 	struct shard_req_h h = {
 		.opcode = op, .flags = flags, .len = len, .obj_order = 22,
-		.tag = ++tag, .volume = 9, .object = object, .offset = off,
-		.pool = 1,
+		.tag = ++tag, .volume = t->volume, .object = object,
+		.offset = off, .pool = t->pool, .epoch = t->epoch,
 	};
-	struct shard_reply_h rh;
 	int st;
 
 	if (send_req(fd, &h, payload))
 		return -1;
-	st = recv_reply(fd, &rh, out, SHARD_MAX_IO);
-	if (st >= 0 && (rh.tag != h.tag || rh.opcode != op))
+	st = recv_reply(fd, rh, out, SHARD_MAX_IO);
+	if (st >= 0 && (rh->tag != h.tag || rh->opcode != op))
 		return -1;
 	return st;
+}
+
+static int call(int fd, uint8_t op, uint64_t object, uint32_t off,
+		uint32_t len, uint16_t flags, const void *payload, void *out)
+{
+	struct shard_reply_h rh;
+
+	return call_to(fd, &default_target, op, object, off, len, flags,
+		       payload, out, &rh);
 }
 
 static int hello(int fd, struct shard_hello *out)
@@ -698,39 +747,290 @@ TEST_F(shardd, flushed_data_survives_kill9)
 	ASSERT_EQ(0, memcmp(self->a, self->b, 65536));
 }
 
-/* A fake mapd: checks the registration line and assigns id 7. */
-TEST_F(shardd, registers_with_mapd)
+/*
+ * A fake shard-mapd on the daemon's --mapd socket, speaking the session
+ * protocol: one JSON line per request, one per reply.
+ */
+struct fake_mapd {
+	int lfd;
+	int c;			/* the daemon's session, or -1 */
+	char buf[65536];	/* received, not yet taken */
+	size_t len;
+};
+
+static int mapd_listen(struct fake_mapd *m, const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	m->c = -1;
+	m->len = 0;
+	strcpy(sun.sun_path, path);
+	m->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (m->lfd < 0 ||
+	    bind(m->lfd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    listen(m->lfd, 4))
+		return -1;
+	return 0;
+}
+
+static void mapd_drop(struct fake_mapd *m)
+{
+	if (m->c >= 0)
+		close(m->c);
+	m->c = -1;
+	m->len = 0;
+}
+
+static void mapd_close(struct fake_mapd *m)
+{
+	mapd_drop(m);
+	if (m->lfd >= 0)
+		close(m->lfd);
+	m->lfd = -1;
+}
+
+static bool readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
+/* Waits for the daemon to (re)connect. */
+static int mapd_accept(struct fake_mapd *m, int timeout_ms)
+{
 	struct timeval tv = { .tv_sec = 5 };
-	const char *answer = "{\"ok\":true,\"id\":7}\n";
-	struct shard_hello hi;
+
+	mapd_drop(m);
+	if (!readable(m->lfd, timeout_ms))
+		return -1;
+	m->c = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (m->c < 0)
+		return -1;
+	setsockopt(m->c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+/* The next request line, parsed; NULL on timeout, close or bad JSON. */
+static json_t *mapd_recv(struct fake_mapd *m, int timeout_ms)
+{
 	json_error_t jerr;
 	json_t *msg;
-	char line[1024];
+	char *nl;
 	ssize_t n;
-	int lfd, c, fd, i;
 
-	strcpy(sun.sun_path, self->d.mapd);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sun, sizeof(sun)));
-	ASSERT_EQ(0, listen(lfd, 4));
-	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (!(nl = memchr(m->buf, '\n', m->len))) {
+		if (m->len == sizeof(m->buf) || !readable(m->c, timeout_ms))
+			return NULL;
+		n = recv(m->c, m->buf + m->len, sizeof(m->buf) - m->len, 0);
+		if (n <= 0)
+			return NULL;
+		m->len += (size_t)n;
+	}
+	msg = json_loadb(m->buf, (size_t)(nl - m->buf), 0, &jerr);
+	m->len -= (size_t)(nl + 1 - m->buf);
+	memmove(m->buf, nl + 1, m->len);
+	return msg;
+}
 
-	ASSERT_EQ(0, daemon_start(&self->d, true));
-	c = accept(lfd, NULL, NULL);
-	ASSERT_LE(0, c);
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	n = recv(c, line, sizeof(line) - 1, 0);
-	ASSERT_LT(0, n);
-	line[n] = '\0';
-	ASSERT_EQ('\n', line[n - 1]);
-	msg = json_loads(line, 0, &jerr);
-	ASSERT_NE(NULL, msg);
-	EXPECT_STREQ("daemon-register",
-		     json_string_value(json_object_get(msg, "cmd")));
-	EXPECT_EQ(0, json_integer_value(json_object_get(msg, "id")));
+/* The next request, which must be cmd: its "id" (or 0), -1 else. */
+static long long mapd_expect(struct fake_mapd *m, const char *cmd,
+			     int timeout_ms, json_t **out)
+{
+	json_t *msg = mapd_recv(m, timeout_ms);
+	const char *got;
+	long long id;
+
+	if (!msg)
+		return -1;
+	got = json_string_value(json_object_get(msg, "cmd"));
+	if (!got || strcmp(got, cmd)) {
+		json_decref(msg);
+		return -1;
+	}
+	id = json_integer_value(json_object_get(msg, "id"));
+	if (out)
+		*out = msg;
+	else
+		json_decref(msg);
+	return id;
+}
+
+static int mapd_send(struct fake_mapd *m, const char *s)
+{
+	return send_all(m->c, s, strlen(s));
+}
+
+static int mapd_sendf(struct fake_mapd *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int mapd_sendf(struct fake_mapd *m, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return mapd_send(m, line);
+}
+
+/* True when the daemon closes the session within timeout_ms. */
+static bool mapd_closed(struct fake_mapd *m, int timeout_ms)
+{
+	char junk[4096];
+	ssize_t n;
+
+	while (readable(m->c, timeout_ms)) {
+		n = recv(m->c, junk, sizeof(junk), 0);
+		if (n <= 0)
+			return true;
+	}
+	return false;
+}
+
+/* Accepts a connection and registers the daemon as 7. */
+static int mapd_register(struct fake_mapd *m, int timeout_ms)
+{
+	if (mapd_accept(m, timeout_ms) ||
+	    mapd_expect(m, "daemon-register", 2000, NULL) < 0)
+		return -1;
+	return mapd_send(m, "{\"ok\":true,\"id\":7}\n");
+}
+
+/*
+ * A map-get reply: daemons 7 and 8, pool 1 of 16 PGs, width 2. PG p's
+ * primary is primary[p % 2] (the other daemon second) or, for 0,
+ * nobody; table_fix, if set, is then applied to the table's raw bytes.
+ */
+static char *map_reply(uint64_t epoch, const uint32_t primary[2],
+		       void (*table_fix)(uint32_t *table))
+{
+	uint32_t table[32];
+	json_t *msg;
+	char *b64, *line, *out;
+	int pg;
+
+	for (pg = 0; pg < 16; pg++) {
+		uint32_t p = primary[pg % 2];
+
+		table[pg * 2] = htole32(p ? p : 0xffffffffU);
+		table[pg * 2 + 1] = htole32(p == 7 ? 8 : 7);
+	}
+	if (table_fix)
+		table_fix(table);
+	b64 = b64_encode(table, sizeof(table));
+	msg = json_pack("{s:b, s:{s:I, s:[{s:i, s:s, s:i, s:b}, "
+			"{s:i, s:s, s:i, s:b}], s:[{s:i, s:i, s:i, s:s}]}}",
+			"ok", 1, "map", "epoch", (json_int_t)epoch,
+			"daemons",
+			"id", 7, "addr", "127.0.0.1", "port", 7410, "up", 1,
+			"id", 8, "addr", "127.0.0.2", "port", 7410, "up", 1,
+			"pools",
+			"id", 1, "pg_count", 16, "width", 2, "table", b64);
+	free(b64);
+	line = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (asprintf(&out, "%s\n", line) < 0)
+		out = NULL;
+	free(line);
+	return out;
+}
+
+static int mapd_send_map(struct fake_mapd *m, uint64_t epoch,
+			 const uint32_t primary[2],
+			 void (*table_fix)(uint32_t *table))
+{
+	char *line = map_reply(epoch, primary, table_fix);
+	int ret = line ? mapd_send(m, line) : -1;
+
+	free(line);
+	return ret;
+}
+
+/* The daemon's epoch, from the reply header of a PING. */
+static int64_t daemon_epoch(unsigned int port)
+{
+	struct shard_reply_h rh;
+	int fd = try_connect(port);
+	int64_t ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (hello(fd, NULL) == SHARD_S_OK &&
+	    call_to(fd, &default_target, SHARD_OP_PING, 0, 0, 0, 0, NULL,
+		    NULL, &rh) == SHARD_S_OK)
+		ret = (int64_t)rh.epoch;
+	close(fd);
+	return ret;
+}
+
+/* Waits up to 5 s for the daemon to reach epoch. */
+static bool reaches_epoch(unsigned int port, int64_t epoch)
+{
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		if (daemon_epoch(port) == epoch)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+FIXTURE(session) {
+	struct daemon d;
+	struct fake_mapd m;
+	unsigned char *a, *b;
+	int fd;
+};
+
+FIXTURE_SETUP(session)
+{
+	strcpy(self->d.dir, "/tmp/shardd-test.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->d.dir));
+	snprintf(self->d.store, sizeof(self->d.store), "%s/store",
+		 self->d.dir);
+	snprintf(self->d.mapd, sizeof(self->d.mapd), "%s/mapd.sock",
+		 self->d.dir);
+	self->a = malloc(SHARD_MAX_IO);
+	self->b = malloc(SHARD_MAX_IO);
+	self->fd = -1;
+	ASSERT_NE(NULL, self->a);
+	ASSERT_NE(NULL, self->b);
+	ASSERT_EQ(0, mapd_listen(&self->m, self->d.mapd));
+}
+
+FIXTURE_TEARDOWN(session)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->d.pid > 0)
+		daemon_stop(&self->d, SIGKILL);
+	mapd_close(&self->m);
+	unlink(self->d.store);
+	unlink(self->d.mapd);
+	rmdir(self->d.dir);
+	free(self->a);
+	free(self->b);
+}
+
+/* Registration with every field, then heartbeats on the same
+ * connection, each with the epoch held and the store's use. */
+TEST_F(session, registers_and_heartbeats)
+{
+	static const char *const extra[] = {
+		"--rack", "r1", "--site", "s1", "--heartbeat-ms", "100", NULL,
+	};
+	struct fake_mapd *m = &self->m;
+	struct timespec t0, t1;
+	struct shard_hello hi;
+	json_t *msg;
+	int fd, i;
+
+	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_EQ(0, mapd_expect(m, "daemon-register", 5000, &msg));
 	EXPECT_STREQ("127.0.0.1",
 		     json_string_value(json_object_get(msg, "addr")));
 	EXPECT_EQ(self->d.port,
@@ -740,31 +1040,306 @@ TEST_F(shardd, registers_with_mapd)
 	EXPECT_STREQ("hdd", json_string_value(json_object_get(msg, "class")));
 	EXPECT_STREQ("testhost",
 		     json_string_value(json_object_get(msg, "host")));
+	EXPECT_STREQ("r1", json_string_value(json_object_get(msg, "rack")));
+	EXPECT_STREQ("s1", json_string_value(json_object_get(msg, "site")));
+	EXPECT_TRUE(json_is_integer(json_object_get(msg, "used")));
+	EXPECT_EQ(0, json_integer_value(json_object_get(msg, "used")));
 	json_decref(msg);
-	ASSERT_EQ((ssize_t)strlen(answer), send(c, answer, strlen(answer), 0));
-	close(c);
-	close(lfd);
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"id\":7}\n"));
 
-	/* The id shows in HELLO as soon as the daemon has stored it. */
-	for (i = 0; i < 100; i++) {
-		fd = try_connect(self->d.port);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(SHARD_S_OK, hello(fd, &hi));
-		close(fd);
-		if (le32toh(hi.daemon_id) == 7)
-			break;
-		usleep(20000);
+	/* The first heartbeat follows at once, then one per interval. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, &msg));
+		EXPECT_EQ(0, json_integer_value(json_object_get(msg,
+								"epoch")));
+		EXPECT_TRUE(json_is_integer(json_object_get(msg, "used")));
+		json_decref(msg);
+		ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":0}\n"));
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	EXPECT_LE(350, (t1.tv_sec - t0.tv_sec) * 1000 +
+		       (t1.tv_nsec - t0.tv_nsec) / 1000000);
+
+	/* The id shows in HELLO; a written object shows in "used". */
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, &hi));
 	ASSERT_EQ(7, le32toh(hi.daemon_id));
+	fill(self->a, 4096, 1);
+	ASSERT_EQ(SHARD_S_OK, call(fd, SHARD_OP_WRITE, 1, 0, 4096, 0, self->a,
+				   NULL));
+	for (i = 0; i < 20; i++) {
+		json_int_t used;
+
+		ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, &msg));
+		used = json_integer_value(json_object_get(msg, "used"));
+		json_decref(msg);
+		ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":0}\n"));
+		if (used == 4LL << 20)
+			break;
+	}
+	ASSERT_GT(20, i);
+	close(fd);
+	self->fd = -1;
 	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
 
-	/* And it is durable: no mapd this time. */
+	/* The id is durable: no mapd this time. */
+	mapd_close(m);
 	unlink(self->d.mapd);
 	ASSERT_EQ(0, daemon_start(&self->d, false));
 	fd = self->fd = try_connect(self->d.port);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(SHARD_S_OK, hello(fd, &hi));
 	ASSERT_EQ(7, le32toh(hi.daemon_id));
+}
+
+/* An object of volume 9 whose PG (of 16) is even (mine) or odd. */
+static uint64_t object_in(bool even_pg)
+{
+	uint64_t o;
+
+	for (o = 0;; o++)
+		if ((shard_object_pg(9, o, 16) % 2 == 0) == even_pg)
+			return o;
+}
+
+/*
+ * Daemon 7 is primary of the even PGs at epoch 5. Requests at older
+ * epochs to the odd PGs (and to pools the map does not have) are
+ * answered STALE, WRITEs included, whose payload is then dropped;
+ * everything else is served. A request at a newer epoch is served and
+ * makes the daemon fetch the map at once.
+ */
+TEST_F(session, stale_requests)
+{
+	static const char *const extra[] = { "--heartbeat-ms", "60000", NULL };
+	static const uint32_t even_mine[2] = { 7, 8 }, all_mine[2] = { 7, 7 };
+	const uint64_t mine = object_in(true), other = object_in(false);
+	const struct target old = { .pool = 1, .volume = 9, .epoch = 4 };
+	const struct target cur = { .pool = 1, .volume = 9, .epoch = 5 };
+	const struct target newer = { .pool = 1, .volume = 9, .epoch = 6 };
+	const struct target nopool = { .pool = 2, .volume = 9, .epoch = 4 };
+	const struct target nopool_cur = { .pool = 2, .volume = 9, .epoch = 5 };
+	const struct target nomap = { .pool = 1, .volume = 9, .epoch = 0 };
+	struct fake_mapd *m = &self->m;
+	struct shard_req_h h = {
+		.opcode = SHARD_OP_WRITE, .len = 8192, .obj_order = 22,
+		.tag = 77, .volume = 9, .object = other, .pool = 1, .epoch = 4,
+	};
+	struct shard_reply_h rh;
+	int fd;
+
+	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
+	ASSERT_EQ(0, mapd_register(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":5}\n"));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, even_mine, NULL));
+	ASSERT_TRUE(reaches_epoch(self->d.port, 5));
+
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, NULL));
+	fill(self->a, 8192, 1);
+	ASSERT_EQ(SHARD_S_OK, call_to(fd, &cur, SHARD_OP_WRITE, other, 0,
+				      8192, 0, self->a, NULL, &rh));
+	EXPECT_EQ(5, rh.epoch);
+
+	/* A stale WRITE, a PING right behind it: the payload is read and
+	 * dropped, the PING parsed after it. */
+	fill(self->b, 8192, 2);
+	ASSERT_EQ(0, send_req(fd, &h, self->b));
+	h.opcode = SHARD_OP_PING;
+	h.len = 0;
+	h.tag = 78;
+	ASSERT_EQ(0, send_req(fd, &h, NULL));
+	ASSERT_EQ(SHARD_S_STALE, recv_reply(fd, &rh, self->b, 0));
+	EXPECT_EQ(77, rh.tag);
+	EXPECT_EQ(0, rh.len);
+	EXPECT_EQ(5, rh.epoch);
+	ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 0));
+	EXPECT_EQ(78, rh.tag);
+
+	/* Every object operation at an old epoch is refused... */
+	EXPECT_EQ(SHARD_S_STALE, call_to(fd, &old, SHARD_OP_READ, other, 0,
+					 4096, 0, NULL, self->b, &rh));
+	EXPECT_EQ(0, rh.len);
+	EXPECT_EQ(SHARD_S_STALE, call_to(fd, &old, SHARD_OP_DISCARD, other,
+					 0, 4096, 0, NULL, NULL, &rh));
+	EXPECT_EQ(SHARD_S_STALE, call_to(fd, &old, SHARD_OP_WRITE_ZEROES,
+					 other, 0, 4096, 0, NULL, NULL, &rh));
+	EXPECT_EQ(SHARD_S_STALE, call_to(fd, &nomap, SHARD_OP_READ, other, 0,
+					 4096, 0, NULL, self->b, &rh));
+	EXPECT_EQ(SHARD_S_STALE, call_to(fd, &nopool, SHARD_OP_READ, mine, 0,
+					 4096, 0, NULL, self->b, &rh));
+	/* ... and did not touch the store. */
+	ASSERT_EQ(SHARD_S_OK, call_to(fd, &cur, SHARD_OP_READ, other, 0, 8192,
+				      0, NULL, self->b, &rh));
+	ASSERT_EQ(0, memcmp(self->a, self->b, 8192));
+
+	/* FLUSH has no PG; my PGs, the current epoch and pools at the
+	 * current epoch are served. */
+	EXPECT_EQ(SHARD_S_OK, call_to(fd, &old, SHARD_OP_FLUSH, 0, 0, 0, 0,
+				      NULL, NULL, &rh));
+	EXPECT_EQ(SHARD_S_OK, call_to(fd, &old, SHARD_OP_WRITE, mine, 0, 8192,
+				      0, self->a, NULL, &rh));
+	EXPECT_EQ(SHARD_S_OK, call_to(fd, &old, SHARD_OP_READ, mine, 0, 8192,
+				      0, NULL, self->b, &rh));
+	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
+	EXPECT_EQ(SHARD_S_OK, call_to(fd, &nopool_cur, SHARD_OP_READ, mine, 0,
+				      4096, 0, NULL, self->b, &rh));
+
+	/* A newer epoch: served at once, and the map is fetched now, not
+	 * at the next heartbeat (a minute away). */
+	EXPECT_EQ(SHARD_S_OK, call_to(fd, &newer, SHARD_OP_READ, other, 0,
+				      8192, 0, NULL, self->b, &rh));
+	EXPECT_EQ(5, rh.epoch);
+	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 6, all_mine, NULL));
+	ASSERT_TRUE(reaches_epoch(self->d.port, 6));
+	EXPECT_EQ(SHARD_S_OK, call_to(fd, &cur, SHARD_OP_READ, other, 0, 8192,
+				      0, NULL, self->b, &rh));
+	EXPECT_EQ(6, rh.epoch);
+	close(fd);
+	self->fd = -1;
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
+}
+
+static void unknown_daemon(uint32_t *table)
+{
+	table[5] = htole32(99);
+}
+
+/* Registers again after the daemon closed the session; -1 if it did not
+ * close it or did not come back. */
+static int mapd_reconnect(struct fake_mapd *m)
+{
+	if (!mapd_closed(m, 3000))
+		return -1;
+	return mapd_register(m, 5000);
+}
+
+/* Registered, one heartbeat answered with epoch. */
+static int mapd_beat(struct fake_mapd *m, int64_t epoch)
+{
+	if (mapd_expect(m, "daemon-heartbeat", 2000, NULL) != 7)
+		return -1;
+	return mapd_sendf(m, "{\"ok\":true,\"epoch\":%lld}\n",
+			  (long long)epoch);
+}
+
+/*
+ * A mapd that misbehaves in every way the daemon must survive: each
+ * time the daemon drops the session and comes back (heartbeat 100 ms:
+ * reconnect after 500 ms, reply timeout 500 ms, 3 s after a refusal),
+ * keeps serving, and keeps the map it had.
+ */
+TEST_F(session, survives_a_bad_mapd)
+{
+	static const char *const extra[] = { "--heartbeat-ms", "100", NULL };
+	static const uint32_t even_mine[2] = { 7, 8 };
+	struct fake_mapd *m = &self->m;
+	struct shard_hello hi;
+	json_t *msg;
+	char *huge;
+	size_t huge_len = 17U << 20;
+	int fd;
+
+	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
+
+	/* Replies to the registration: not JSON, a wrong type, data
+	 * after the reply, cut off, none at all. */
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_EQ(0, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "}{ not json\n"));
+	ASSERT_TRUE(mapd_closed(m, 3000));
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_EQ(0, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"id\":\"7\"}\n"));
+	ASSERT_TRUE(mapd_closed(m, 3000));
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_EQ(0, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"id\":7}\n{\"ok\":true}\n"));
+	ASSERT_TRUE(mapd_closed(m, 3000));
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_LE(0, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":tr"));
+	mapd_drop(m);
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_LE(0, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_TRUE(mapd_closed(m, 3000));		/* timed out */
+
+	/* A heartbeat reply with wrong types; an error reply. */
+	ASSERT_EQ(0, mapd_register(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":\"yes\",\"epoch\":\"5\"}\n"));
+	ASSERT_EQ(0, mapd_reconnect(m));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":false,\"error\":\"who?\"}\n"));
+	ASSERT_EQ(0, mapd_reconnect(m));
+
+	/* A line longer than 16 MiB. */
+	huge = malloc(huge_len);
+	ASSERT_NE(NULL, huge);
+	memset(huge, 'x', huge_len);
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	/* The send fails once the daemon has had enough and closes. */
+	send_all(m->c, huge, huge_len);
+	free(huge);
+	ASSERT_EQ(0, mapd_reconnect(m));
+
+	/* Maps that must be refused: an unknown daemon in the table,
+	 * a table that is not base64. */
+	ASSERT_EQ(0, mapd_beat(m, 5));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, even_mine, unknown_daemon));
+	ASSERT_EQ(0, mapd_reconnect(m));
+	ASSERT_EQ(0, mapd_beat(m, 5));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"map\":{\"epoch\":5,"
+			       "\"daemons\":[{\"id\":7}],\"pools\":[{\"id\":1,"
+			       "\"pg_count\":1,\"width\":1,\"table\":"
+			       "\"*****\"}]}}\n"));
+	ASSERT_EQ(0, mapd_reconnect(m));
+	EXPECT_EQ(0, daemon_epoch(self->d.port));
+
+	/* A good map, then an older one: ignored, the session goes on. */
+	ASSERT_EQ(0, mapd_beat(m, 5));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, even_mine, NULL));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, &msg));
+	EXPECT_EQ(5, json_integer_value(json_object_get(msg, "epoch")));
+	json_decref(msg);
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":9}\n"));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 3, even_mine, NULL));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, &msg));
+	EXPECT_EQ(5, json_integer_value(json_object_get(msg, "epoch")));
+	json_decref(msg);
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":5}\n"));
+	EXPECT_EQ(5, daemon_epoch(self->d.port));
+
+	/* A refused registration: back after the longer backoff. */
+	mapd_drop(m);
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":false,\"error\":\"not now\"}\n"));
+	ASSERT_TRUE(mapd_closed(m, 3000));
+	ASSERT_NE(0, mapd_accept(m, 1500));
+	ASSERT_EQ(0, mapd_register(m, 5000));
+	ASSERT_EQ(0, mapd_beat(m, 5));
+
+	/* Through all of it the daemon served, with the map it had. */
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, &hi));
+	ASSERT_EQ(7, le32toh(hi.daemon_id));
+	EXPECT_EQ(5, daemon_epoch(self->d.port));
+	close(fd);
+	self->fd = -1;
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
 }
 
 TEST(bad_arguments)
@@ -782,6 +1357,21 @@ TEST(bad_arguments)
 	snprintf(cmd, sizeof(cmd), "%s --store /nonexistent --port 70000 "
 		 "2>/dev/null", bin);
 	EXPECT_NE(0, system(cmd));
+	snprintf(cmd, sizeof(cmd), "%s --store /nonexistent --heartbeat-ms 0 "
+		 "2>/dev/null", bin);
+	EXPECT_EQ(2 << 8, system(cmd));
+	snprintf(cmd, sizeof(cmd), "%s --store /nonexistent --heartbeat-ms "
+		 "1s 2>/dev/null", bin);
+	EXPECT_EQ(2 << 8, system(cmd));
+	snprintf(cmd, sizeof(cmd), "%s --store /nonexistent --heartbeat-ms "
+		 "-1000 2>/dev/null", bin);
+	EXPECT_EQ(2 << 8, system(cmd));
+	snprintf(cmd, sizeof(cmd), "%s --store /nonexistent --rack 'r 1' "
+		 "2>/dev/null", bin);
+	EXPECT_EQ(2 << 8, system(cmd));
+	snprintf(cmd, sizeof(cmd), "%s --store /nonexistent --site '' "
+		 "2>/dev/null", bin);
+	EXPECT_EQ(2 << 8, system(cmd));
 	snprintf(cmd, sizeof(cmd), "%s --help >/dev/null", bin);
 	EXPECT_EQ(0, system(cmd));
 }

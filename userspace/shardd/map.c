@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The map arrives as JSON from shard-mapd (map-get in
+ * Documentation/mapd-protocol.md): anything that does not fit the format
+ * exactly is refused, so that the data path can use the result without
+ * further checks.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <shard/pg.h>
+
+#include "b64.h"
+#include "map.h"
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int oom(char *err, size_t errlen, const char *where)
+{
+	snprintf(err, errlen, "%s: out of memory", where);
+	return -ENOMEM;
+}
+
+/* obj[key] as an integer in [min, max]. -ENOENT when absent and not
+ * required, -EINVAL for a wrong type or range. */
+static int get_uint(const json_t *obj, const char *key, uint64_t min,
+		    uint64_t max, bool required, uint64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	json_int_t n;
+
+	if (!v)
+		return required ? -EINVAL : -ENOENT;
+	if (!json_is_integer(v))
+		return -EINVAL;
+	n = json_integer_value(v);
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return -EINVAL;
+	*out = (uint64_t)n;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_pool(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct shard_map_pool *)a)->id,
+		       &((const struct shard_map_pool *)b)->id);
+}
+
+static bool has_daemon(const struct shard_map *map, uint32_t id)
+{
+	return bsearch(&id, map->daemons, map->nr_daemons,
+		       sizeof(*map->daemons), cmp_u32) != NULL;
+}
+
+static int parse_daemons(struct shard_map *map, const json_t *arr, char *err,
+			 size_t errlen)
+{
+	size_t i, n;
+
+	if (!json_is_array(arr))
+		return bad(err, errlen, "daemons: missing or not an array");
+	n = json_array_size(arr);
+	map->daemons = calloc(n ? n : 1, sizeof(*map->daemons));
+	if (!map->daemons)
+		return oom(err, errlen, "daemons");
+	for (i = 0; i < n; i++) {
+		const json_t *d = json_array_get(arr, i);
+		const json_t *addr, *up;
+		uint64_t id, port;
+		int ret;
+
+		if (!json_is_object(d))
+			return bad(err, errlen, "daemons[%zu]: not an object",
+				   i);
+		/* SHARD_MAP_NONE marks empty table slots: not an id. */
+		if (get_uint(d, "id", 1, SHARD_MAP_NONE - 1, true, &id))
+			return bad(err, errlen, "daemons[%zu].id: missing, "
+				   "not an integer or out of range", i);
+		addr = json_object_get(d, "addr");
+		if (addr && !json_is_string(addr))
+			return bad(err, errlen, "daemons[%zu].addr: not a "
+				   "string", i);
+		ret = get_uint(d, "port", 0, 65535, false, &port);
+		if (ret && ret != -ENOENT)
+			return bad(err, errlen, "daemons[%zu].port: not an "
+				   "integer 0..65535", i);
+		up = json_object_get(d, "up");
+		if (up && !json_is_boolean(up))
+			return bad(err, errlen, "daemons[%zu].up: not a "
+				   "boolean", i);
+		map->daemons[i] = (uint32_t)id;
+	}
+	map->nr_daemons = n;
+	qsort(map->daemons, n, sizeof(*map->daemons), cmp_u32);
+	for (i = 1; i < n; i++)
+		if (map->daemons[i] == map->daemons[i - 1])
+			return bad(err, errlen, "daemons: id %" PRIu32
+				   " listed twice", map->daemons[i]);
+	return 0;
+}
+
+static int parse_table(struct shard_map *map, struct shard_map_pool *p,
+		       const json_t *s, size_t pi, char *err, size_t errlen)
+{
+	size_t want = (size_t)p->pg_count * p->width * 4, got, i;
+	unsigned char *raw;
+	int ret;
+
+	if (!json_is_string(s))
+		return bad(err, errlen, "pools[%zu].table: missing or not a "
+			   "string", pi);
+	ret = b64_decode(json_string_value(s), json_string_length(s), &raw,
+			 &got);
+	if (ret == -ENOMEM)
+		return oom(err, errlen, "pool table");
+	if (ret)
+		return bad(err, errlen, "pools[%zu].table: not base64", pi);
+	if (got != want) {
+		free(raw);
+		return bad(err, errlen, "pools[%zu].table: %zu bytes, "
+			   "pg_count %" PRIu32 " x width %" PRIu32 " needs %zu",
+			   pi, got, p->pg_count, p->width, want);
+	}
+	p->table = malloc(want);
+	if (!p->table) {
+		free(raw);
+		return oom(err, errlen, "pool table");
+	}
+	for (i = 0; i < want / 4; i++) {
+		uint32_t le, id;
+
+		memcpy(&le, raw + i * 4, 4);
+		id = le32toh(le);
+		if (id != SHARD_MAP_NONE && !has_daemon(map, id)) {
+			free(raw);
+			return bad(err, errlen, "pools[%zu].table: PG %zu "
+				   "member %zu is daemon %" PRIu32 ", not in "
+				   "the map", pi, i / p->width, i % p->width,
+				   id);
+		}
+		p->table[i] = id;
+	}
+	free(raw);
+	return 0;
+}
+
+static int parse_pools(struct shard_map *map, const json_t *arr, char *err,
+		       size_t errlen)
+{
+	size_t i, n;
+	int ret;
+
+	if (!json_is_array(arr))
+		return bad(err, errlen, "pools: missing or not an array");
+	n = json_array_size(arr);
+	map->pools = calloc(n ? n : 1, sizeof(*map->pools));
+	if (!map->pools)
+		return oom(err, errlen, "pools");
+	for (i = 0; i < n; i++) {
+		const json_t *o = json_array_get(arr, i);
+		struct shard_map_pool *p = &map->pools[i];
+		uint64_t id, pgs, width;
+
+		/* Counted first: shard_map_free() frees what is set. */
+		map->nr_pools = i + 1;
+		if (!json_is_object(o))
+			return bad(err, errlen, "pools[%zu]: not an object", i);
+		if (get_uint(o, "id", 1, UINT32_MAX, true, &id))
+			return bad(err, errlen, "pools[%zu].id: missing, not "
+				   "an integer or out of range", i);
+		if (get_uint(o, "pg_count", 1, SHARD_MAP_PG_MAX, true, &pgs))
+			return bad(err, errlen, "pools[%zu].pg_count: missing, "
+				   "not an integer or not 1..%u", i,
+				   SHARD_MAP_PG_MAX);
+		if (get_uint(o, "width", 1, SHARD_MAP_WIDTH_MAX, true, &width))
+			return bad(err, errlen, "pools[%zu].width: missing, "
+				   "not an integer or not 1..%u", i,
+				   SHARD_MAP_WIDTH_MAX);
+		p->id = (uint32_t)id;
+		p->pg_count = (uint32_t)pgs;
+		p->width = (uint32_t)width;
+		ret = parse_table(map, p, json_object_get(o, "table"), i, err,
+				  errlen);
+		if (ret)
+			return ret;
+	}
+	qsort(map->pools, n, sizeof(*map->pools), cmp_pool);
+	for (i = 1; i < n; i++)
+		if (map->pools[i].id == map->pools[i - 1].id)
+			return bad(err, errlen, "pools: id %" PRIu32
+				   " listed twice", map->pools[i].id);
+	return 0;
+}
+
+int shard_map_parse(const json_t *obj, struct shard_map **out, char *err,
+		    size_t errlen)
+{
+	struct shard_map *map;
+	uint64_t epoch;
+	int ret;
+
+	*out = NULL;
+	if (!json_is_object(obj))
+		return bad(err, errlen, "map: missing or not an object");
+	if (get_uint(obj, "epoch", 1, INT64_MAX, true, &epoch))
+		return bad(err, errlen, "map.epoch: missing, not an integer "
+			   "or not positive");
+	map = calloc(1, sizeof(*map));
+	if (!map)
+		return oom(err, errlen, "map");
+	map->epoch = epoch;
+	ret = parse_daemons(map, json_object_get(obj, "daemons"), err, errlen);
+	if (!ret)
+		ret = parse_pools(map, json_object_get(obj, "pools"), err,
+				  errlen);
+	if (ret) {
+		shard_map_free(map);
+		return ret;
+	}
+	*out = map;
+	return 0;
+}
+
+void shard_map_free(struct shard_map *map)
+{
+	size_t i;
+
+	if (!map)
+		return;
+	for (i = 0; i < map->nr_pools; i++)
+		free(map->pools[i].table);
+	free(map->pools);
+	free(map->daemons);
+	free(map);
+}
+
+const struct shard_map_pool *shard_map_pool(const struct shard_map *map,
+					    uint32_t pool_id)
+{
+	struct shard_map_pool key = { .id = pool_id };
+
+	return bsearch(&key, map->pools, map->nr_pools, sizeof(*map->pools),
+		       cmp_pool);
+}
+
+uint32_t shard_map_primary(const struct shard_map *map, uint32_t pool_id,
+			   uint64_t volume, uint64_t object)
+{
+	const struct shard_map_pool *p = shard_map_pool(map, pool_id);
+	uint32_t pg;
+
+	if (!p)
+		return SHARD_MAP_NONE;
+	pg = shard_object_pg(volume, object, p->pg_count);
+	return p->table[(size_t)pg * p->width];
+}
+
+size_t shard_map_primary_count(const struct shard_map *map,
+			       uint32_t daemon_id)
+{
+	size_t n = 0, i;
+	uint32_t pg;
+
+	for (i = 0; i < map->nr_pools; i++) {
+		const struct shard_map_pool *p = &map->pools[i];
+
+		for (pg = 0; pg < p->pg_count; pg++)
+			if (p->table[(size_t)pg * p->width] == daemon_id)
+				n++;
+	}
+	return n;
+}
