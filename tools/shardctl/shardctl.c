@@ -13,31 +13,88 @@
 const char *shardctl_socket = JL_DEFAULT_SOCKET;
 bool shardctl_json;
 
+/* Designated, so that a command needs no subs and a group no main. */
+#define CMD(n, m, u, s)	{ .name = n, .main = m, .usage = u, .summary = s }
+#define GROUP(n, t)	{ .name = n, .subs = t }
+
+static const struct subcommand pool_commands[] = {
+	CMD("create", pool_create_main, POOL_CREATE_USAGE,
+	    "create a replicated pool"),
+	CMD("ls", pool_ls_main, "",
+	    "list pools: copies, PGs, usable space, PG states"),
+	CMD("rm", pool_rm_main, "NAME", "remove a pool that has no volumes"),
+	{ 0 }
+};
+
+static const struct subcommand daemon_commands[] = {
+	CMD("ls", daemon_ls_main, "", "list storage daemons and their PGs"),
+	CMD("out", daemon_out_main, "ID", "move a daemon's PGs elsewhere"),
+	CMD("in", daemon_in_main, "ID", "let a daemon take its share again"),
+	CMD("rm", daemon_rm_main, "ID", "forget a daemon that is down"),
+	{ 0 }
+};
+
+static const struct subcommand pg_commands[] = {
+	CMD("ls", pg_ls_main, "[POOL]",
+	    "list placement groups: up and acting sets, state"),
+	{ 0 }
+};
+
 const struct subcommand subcommands[] = {
-	{ "create", create_main, "POOL/VOLUME --size SIZE",
-	  "create a volume" },
-	{ "rm", rm_main, "POOL/VOLUME", "remove a volume that is not mapped" },
-	{ "ls", ls_main, "[POOL]", "list volumes and where they are mapped" },
-	{ "resize", resize_main, "POOL/VOLUME --size SIZE [--force]",
-	  "change a volume's size (shrinking needs --force)" },
-	{ "map", map_main, "POOL/VOLUME [--read-only] [--timeout SEC]",
-	  "create /dev/shardN for a volume and print its path" },
-	{ "unmap", unmap_main, "DEVICE|POOL/VOLUME [--force]",
-	  "remove a device" },
-	{ "status", status_main, "", "show epoch, daemons, pools and devices" },
-	{ "help", help_main, "", "show this help" },
+	CMD("create", create_main, "POOL/VOLUME --size SIZE",
+	    "create a volume"),
+	CMD("rm", rm_main, "POOL/VOLUME", "remove a volume that is not mapped"),
+	CMD("ls", ls_main, "[POOL]", "list volumes and where they are mapped"),
+	CMD("resize", resize_main, "POOL/VOLUME --size SIZE [--force]",
+	    "change a volume's size (shrinking needs --force)"),
+	CMD("map", map_main, "POOL/VOLUME [--read-only] [--timeout SEC]",
+	    "create /dev/shardN for a volume and print its path"),
+	CMD("unmap", unmap_main, "DEVICE|POOL/VOLUME [--force]",
+	    "remove a device"),
+	GROUP("pool", pool_commands),
+	GROUP("daemon", daemon_commands),
+	GROUP("pg", pg_commands),
+	CMD("map-show", map_show_main, "",
+	    "show the placement map: each PG's acting set and placement"),
+	CMD("status", status_main, "",
+	    "show epoch, hosts, daemons, pools and devices"),
+	CMD("help", help_main, "", "show this help"),
 };
 const size_t nr_subcommands = sizeof(subcommands) / sizeof(subcommands[0]);
 
+#define NAME_WIDTH	13
+#define USAGE_WIDTH	42
+
+static void usage_line(FILE *f, const char *group, const struct subcommand *c)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s%s%s", group ?: "", group ? " " : "",
+		 c->name);
+	/* A long usage gets a line of its own. */
+	if (strlen(c->usage) > USAGE_WIDTH)
+		fprintf(f, "  %-*s %s\n  %-*s %-*s %s\n", NAME_WIDTH, name,
+			c->usage, NAME_WIDTH, "", USAGE_WIDTH, "", c->summary);
+	else
+		fprintf(f, "  %-*s %-*s %s\n", NAME_WIDTH, name, USAGE_WIDTH,
+			c->usage, c->summary);
+}
+
 static void usage(FILE *f)
 {
+	const struct subcommand *c;
 	size_t i;
 
 	fprintf(f, "Usage: %s [--socket PATH] [--json] COMMAND [ARGS...]\n\n"
 		"Commands:\n", PROG_NAME);
-	for (i = 0; i < nr_subcommands; i++)
-		fprintf(f, "  %-7s %-42s %s\n", subcommands[i].name,
-			subcommands[i].usage, subcommands[i].summary);
+	for (i = 0; i < nr_subcommands; i++) {
+		if (!subcommands[i].subs) {
+			usage_line(f, NULL, &subcommands[i]);
+			continue;
+		}
+		for (c = subcommands[i].subs; c->name; c++)
+			usage_line(f, subcommands[i].name, c);
+	}
 	fprintf(f, "\nOptions:\n"
 		"  --socket PATH  shard-mapd's socket (default %s)\n"
 		"  --json         print results as JSON\n"
@@ -51,6 +108,49 @@ int help_main(int argc, char **argv)
 	(void)argv;
 	usage(stdout);
 	return 0;
+}
+
+/* "pool" alone: "missing pool command (one of: create, ls, rm)". */
+static int missing_command(const struct subcommand *group)
+{
+	const struct subcommand *c;
+	char names[128];
+	size_t len = 0;
+
+	names[0] = '\0';
+	for (c = group->subs; c->name && len < sizeof(names); c++)
+		len += snprintf(names + len, sizeof(names) - len, "%s%s",
+				len ? ", " : "", c->name);
+	return fail("missing %s command (one of: %s)", group->name, names);
+}
+
+/* "pool create ARGS": the command sees argv[0] "pool create". */
+static int run_group(const struct subcommand *group, int argc, char **argv)
+{
+	const struct subcommand *c;
+	char name[64], **av;
+	int ret;
+
+	if (argc < 2)
+		return missing_command(group);
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))
+		return help_main(0, NULL);
+	for (c = group->subs; c->name; c++)
+		if (!strcmp(argv[1], c->name))
+			break;
+	if (!c->name)
+		return fail("unknown command '%s %s' (see '%s help')",
+			    group->name, argv[1], PROG_NAME);
+	/* A copy: getopt_long permutes what it is given. */
+	av = calloc(argc, sizeof(*av));
+	if (!av)
+		return fail("out of memory");
+	snprintf(name, sizeof(name), "%s %s", group->name, c->name);
+	av[0] = name;
+	memcpy(av + 1, argv + 2, (argc - 2) * sizeof(*av));
+	ret = c->main(argc - 1, av);
+	free(av);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -84,8 +184,12 @@ int main(int argc, char **argv)
 	}
 	if (!shardctl_socket[0])
 		return fail("empty socket path");
-	for (k = 0; k < nr_subcommands; k++)
-		if (!strcmp(argv[i], subcommands[k].name))
-			return subcommands[k].main(argc - i, argv + i);
+	for (k = 0; k < nr_subcommands; k++) {
+		if (strcmp(argv[i], subcommands[k].name))
+			continue;
+		if (subcommands[k].subs)
+			return run_group(&subcommands[k], argc - i, argv + i);
+		return subcommands[k].main(argc - i, argv + i);
+	}
 	return fail("unknown command '%s' (see '%s help')", argv[i], PROG_NAME);
 }

@@ -19,14 +19,23 @@
 extern const char *shardctl_socket;
 extern bool shardctl_json;
 
+/*
+ * A command, or a group of them ("pool create", "pool ls"): a group has
+ * subs, a table ended by an entry without a name, and no main.
+ */
 struct subcommand {
 	const char *name;
 	int (*main)(int argc, char **argv);
 	const char *usage;	/* arguments, after the name */
 	const char *summary;
+	const struct subcommand *subs;
 };
 extern const struct subcommand subcommands[];
 extern const size_t nr_subcommands;
+
+#define POOL_CREATE_USAGE \
+	"NAME --size N [--min-size M] [--device-class ssd|hdd] " \
+	"[--failure-domain host|rack|site] [--pgs P]"
 
 int create_main(int argc, char **argv);
 int rm_main(int argc, char **argv);
@@ -36,6 +45,15 @@ int map_main(int argc, char **argv);
 int unmap_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int help_main(int argc, char **argv);
+int pool_create_main(int argc, char **argv);
+int pool_ls_main(int argc, char **argv);
+int pool_rm_main(int argc, char **argv);
+int daemon_ls_main(int argc, char **argv);
+int daemon_out_main(int argc, char **argv);
+int daemon_in_main(int argc, char **argv);
+int daemon_rm_main(int argc, char **argv);
+int pg_ls_main(int argc, char **argv);
+int map_show_main(int argc, char **argv);
 
 /* Request builders: 0, or -EINVAL with a one-line reason in err. */
 int create_request(int argc, char **argv, json_t **req, char *err);
@@ -45,6 +63,15 @@ int resize_request(int argc, char **argv, json_t **req, char *err);
 int map_request(int argc, char **argv, json_t **req, char *err);
 int unmap_request(int argc, char **argv, json_t **req, char *err);
 int status_request(int argc, char **argv, json_t **req, char *err);
+int pool_create_request(int argc, char **argv, json_t **req, char *err);
+int pool_ls_request(int argc, char **argv, json_t **req, char *err);
+int pool_rm_request(int argc, char **argv, json_t **req, char *err);
+int daemon_ls_request(int argc, char **argv, json_t **req, char *err);
+int daemon_out_request(int argc, char **argv, json_t **req, char *err);
+int daemon_in_request(int argc, char **argv, json_t **req, char *err);
+int daemon_rm_request(int argc, char **argv, json_t **req, char *err);
+int pg_ls_request(int argc, char **argv, json_t **req, char *err);
+int map_show_request(int argc, char **argv, json_t **req, char *err);
 
 /* Prints "shardctl: <reason>" on stderr; returns 1 (the exit code). */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -68,6 +95,12 @@ int run_subcommand(int argc, char **argv,
 int parse_size(const char *s, uint64_t *out, char *err);
 /* "10 GiB", "1.5 MiB", "512 B" into buf. */
 void format_size(uint64_t bytes, char *buf, size_t len);
+/*
+ * A decimal number in min..max ("--pgs", "daemon id" name it in err):
+ * 0, -EINVAL or -ERANGE.
+ */
+int parse_count(const char *s, const char *what, uint64_t min, uint64_t max,
+		uint64_t *out, char *err);
 /* "POOL/VOLUME" -> pool and name fields of req. */
 int parse_volume(const char *s, json_t *req, char *err);
 
@@ -88,5 +121,24 @@ struct table;
 struct table *table_new(size_t ncols, ...);	/* headers */
 void table_row(struct table *t, ...);		/* ncols strings */
 void table_print(struct table *t);		/* and frees */
+
+/* Reply fields for text output: "" / 0 / false when missing. */
+const char *jstr(json_t *o, const char *key);
+long long jnum(json_t *o, const char *key);
+bool jtrue(json_t *o, const char *key);
+/* A scalar as text ("-" for null or missing); malloc'd, NULL on ENOMEM. */
+char *json_text(json_t *v);
+/* "addr:port" of a daemon object, "[v6]:port" for IPv6. */
+void format_addr(json_t *d, char *buf, size_t len);
+/* ids[from..from+n) as "1,4,-" (null is "-"); malloc'd. */
+char *format_ids(json_t *ids, size_t from, size_t n);
+
+/* Tables shared by status and the pool and daemon commands. */
+void print_daemon_table(json_t *daemons, bool connected);
+void print_pool_table(json_t *pools);
+/* A warning line per daemon a pool cannot fill in proportion. */
+void print_capped_warnings(json_t *pools);
+/* The text of "status" for its reply (status_main's printer). */
+void status_print(json_t *reply);
 
 #endif /* _SHARDCTL_H */

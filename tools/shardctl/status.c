@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shardctl.h"
@@ -23,65 +24,62 @@ int status_request(int argc, char **argv, json_t **req, char *err)
 	return 0;
 }
 
-static const char *str(json_t *o, const char *key)
+/* "mode: cluster, leader: node2, etcd: unreachable (reason)". */
+static void print_mode(json_t *reply)
 {
-	return json_string_value(json_object_get(o, key));
-}
+	json_t *leader = json_object_get(reply, "leader");
+	json_t *etcd = json_object_get(reply, "etcd");
 
-static long long num(json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
-static void print_daemons(json_t *daemons)
-{
-	struct table *t;
-	json_t *d;
-	size_t i;
-
-	if (!json_array_size(daemons)) {
-		printf("no daemons registered\n");
+	if (!json_object_get(reply, "mode"))
 		return;
-	}
-	t = table_new(7, "DAEMON", "HOST", "ADDRESS", "CLASS", "CAPACITY",
-		      "STATE", "CONNECTED");
-	json_array_foreach(daemons, i, d) {
-		char id[16], addr[80], cap[32], conn[16];
-		const char *a = str(d, "addr") ?: "";
+	printf("mode: %s", jstr(reply, "mode") ?: "?");
+	if (leader) {
+		char *l = json_text(leader);
 
-		snprintf(id, sizeof(id), "%lld", num(d, "id"));
-		snprintf(addr, sizeof(addr), strchr(a, ':') ? "[%s]:%lld" :
-			 "%s:%lld", a, num(d, "port"));
-		format_size(num(d, "capacity"), cap, sizeof(cap));
-		if (json_object_get(d, "connected"))
-			snprintf(conn, sizeof(conn), "%lld",
-				 num(d, "connected"));
-		else
-			strcpy(conn, "-");
-		table_row(t, id, str(d, "host"), addr, str(d, "class"), cap,
-			  json_is_true(json_object_get(d, "up")) ? "up" : "down",
-			  conn);
+		printf(", leader: %s", l ?: "?");
+		free(l);
 	}
-	table_print(t);
+	if (etcd) {
+		printf(", etcd: %s", jstr(etcd, "state") ?: "?");
+		if (jstr(etcd, "error"))
+			printf(" (%s)", jstr(etcd, "error"));
+	}
+	printf("\n");
 }
 
-static void print_pools(json_t *pools)
+static int by_name(const void *a, const void *b)
 {
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void print_hosts(json_t *hosts)
+{
+	size_t i = 0, n = json_object_size(hosts);
+	const char **names, *key;
 	struct table *t;
-	json_t *p;
-	size_t i;
+	json_t *h;
 
-	t = table_new(5, "POOL", "ID", "COPIES", "PGS", "VOLUMES");
-	json_array_foreach(pools, i, p) {
-		char id[16], size[16], pgs[16], vols[24];
+	if (!n)
+		return;
+	names = calloc(n, sizeof(*names));
+	if (!names)
+		return;
+	json_object_foreach(hosts, key, h)
+		names[i++] = key;
+	qsort(names, n, sizeof(*names), by_name);
+	t = table_new(4, "HOST", "DAEMONS", "UP", "CAPACITY");
+	for (i = 0; i < n; i++) {
+		char daemons[24], up[24], cap[32];
 
-		snprintf(id, sizeof(id), "%lld", num(p, "id"));
-		snprintf(size, sizeof(size), "%lld", num(p, "size"));
-		snprintf(pgs, sizeof(pgs), "%lld", num(p, "pg_count"));
-		snprintf(vols, sizeof(vols), "%lld", num(p, "volumes"));
-		table_row(t, str(p, "name"), id, size, pgs, vols);
+		h = json_object_get(hosts, names[i]);
+		snprintf(daemons, sizeof(daemons), "%lld", jnum(h, "daemons"));
+		snprintf(up, sizeof(up), "%lld", jnum(h, "up"));
+		format_size(jnum(h, "capacity"), cap, sizeof(cap));
+		table_row(t, names[i], daemons, up, cap);
 	}
 	table_print(t);
+	printf("\n");
+	free(names);
 }
 
 static void print_devices(json_t *devs)
@@ -99,38 +97,42 @@ static void print_devices(json_t *devs)
 	json_array_foreach(devs, i, d) {
 		char vol[160], size[32], open[16], infl[16], held[16];
 
-		snprintf(vol, sizeof(vol), "%s/%s", str(d, "pool") ?: "?",
-			 str(d, "volume") ?: "?");
-		format_size(num(d, "size"), size, sizeof(size));
-		snprintf(open, sizeof(open), "%lld", num(d, "open_count"));
-		snprintf(infl, sizeof(infl), "%lld", num(d, "inflight"));
-		snprintf(held, sizeof(held), "%lld", num(d, "held"));
-		table_row(t, str(d, "device"), vol, size,
+		snprintf(vol, sizeof(vol), "%s/%s", jstr(d, "pool") ?: "?",
+			 jstr(d, "volume") ?: "?");
+		format_size(jnum(d, "size"), size, sizeof(size));
+		snprintf(open, sizeof(open), "%lld", jnum(d, "open_count"));
+		snprintf(infl, sizeof(infl), "%lld", jnum(d, "inflight"));
+		snprintf(held, sizeof(held), "%lld", jnum(d, "held"));
+		table_row(t, jstr(d, "device"), vol, size,
 			  json_is_true(json_object_get(d, "read_only")) ?
 			  "ro" : "rw", open, infl, held);
 	}
 	table_print(t);
 }
 
-static void print(json_t *reply)
+void status_print(json_t *reply)
 {
 	json_t *k = json_object_get(reply, "kernel");
-	const char *state = str(k, "state") ?: "?";
+	json_t *pools = json_object_get(reply, "pools");
 
-	printf("epoch: %lld\nkernel: %s", num(reply, "epoch"), state);
+	print_mode(reply);
+	printf("epoch: %lld\nkernel: %s", jnum(reply, "epoch"),
+	       jstr(k, "state") ?: "?");
 	if (json_object_get(k, "epoch"))
-		printf(" (map epoch %lld)", num(k, "epoch"));
-	if (str(k, "error"))
-		printf(" (%s)", str(k, "error"));
+		printf(" (map epoch %lld)", jnum(k, "epoch"));
+	if (jstr(k, "error"))
+		printf(" (%s)", jstr(k, "error"));
 	printf("\n\n");
-	print_daemons(json_object_get(reply, "daemons"));
+	print_hosts(json_object_get(reply, "hosts"));
+	print_daemon_table(json_object_get(reply, "daemons"), true);
 	printf("\n");
-	print_pools(json_object_get(reply, "pools"));
+	print_pool_table(pools);
+	print_capped_warnings(pools);
 	printf("\n");
 	print_devices(json_object_get(reply, "devices"));
 }
 
 int status_main(int argc, char **argv)
 {
-	return run_subcommand(argc, argv, status_request, print);
+	return run_subcommand(argc, argv, status_request, status_print);
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * "daemon-register": a storage daemon (shardd) announces itself. Id 0
- * asks for a new id; a known id updates the daemon and marks it up.
+ * The storage daemons' side of the protocol: "daemon-register" (id 0
+ * asks for a new id; a known id updates the daemon and marks it up),
+ * then "daemon-heartbeat" every second on the same connection, and
+ * "map-get" when the heartbeat's reply names a newer epoch.
  */
 #include <linux/shard.h>
 #include <arpa/inet.h>
@@ -9,8 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/b64.h"
+#include "cluster.h"
 #include "cmds.h"
 #include "log.h"
+#include "place.h"
 
 /* Numeric, and one the kernel can connect to. */
 static int check_addr(const char *addr, char *err)
@@ -38,8 +43,8 @@ static int check_addr(const char *addr, char *err)
 
 static int parse(json_t *req, struct mapd_daemon *d, char *err)
 {
-	const char *addr, *class, *host;
-	uint64_t id = 0, port, cap;
+	const char *addr, *class, *host, *rack = "", *site = "";
+	uint64_t id = 0, port, cap, used = 0;
 	int ret;
 
 	memset(d, 0, sizeof(*d));
@@ -48,8 +53,17 @@ static int parse(json_t *req, struct mapd_daemon *d, char *err)
 	    (ret = req_u64(req, "port", true, &port, err)) ||
 	    (ret = req_u64(req, "capacity", true, &cap, err)) ||
 	    (ret = req_string(req, "class", true, &class, err)) ||
-	    (ret = req_string(req, "host", true, &host, err)))
+	    (ret = req_string(req, "host", true, &host, err)) ||
+	    (ret = req_string(req, "rack", false, &rack, err)) ||
+	    (ret = req_string(req, "site", false, &site, err)) ||
+	    (ret = req_u64(req, "used", false, &used, err)))
 		return ret;
+	if ((rack && rack[0] && !valid_name(rack)) ||
+	    (site && site[0] && !valid_name(site))) {
+		snprintf(err, ERRLEN,
+			 "fields \"rack\" and \"site\" must match [A-Za-z0-9._-]{1,64}");
+		return -EINVAL;
+	}
 	if (id >= SHARD_MAX_DAEMON_ID) {
 		snprintf(err, ERRLEN, "field \"id\" must be below %u",
 			 SHARD_MAX_DAEMON_ID);
@@ -77,7 +91,14 @@ static int parse(json_t *req, struct mapd_daemon *d, char *err)
 	d->capacity = cap;
 	strcpy(d->class, class);
 	strcpy(d->host, host);
+	if (rack)
+		strcpy(d->rack, rack);
+	if (site)
+		strcpy(d->site, site);
+	d->used = used;
 	d->up = true;
+	d->in = true;
+	d->last_seen = mapd_now();
 	return 0;
 }
 
@@ -94,11 +115,18 @@ int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply,
 		return ret;
 	old = d.id ? state_daemon(&m->st, d.id) : NULL;
 	if (old) {
+		/* Out stays out until an admin says otherwise. */
+		d.in = old->in;
 		placement = strcmp(old->addr, d.addr) || old->port != d.port ||
 			    !old->up;
 		if (!placement && old->capacity == d.capacity &&
-		    !strcmp(old->class, d.class) && !strcmp(old->host, d.host))
+		    !strcmp(old->class, d.class) &&
+		    !strcmp(old->host, d.host) &&
+		    !strcmp(old->rack, d.rack) && !strcmp(old->site, d.site)) {
+			old->last_seen = d.last_seen;
+			old->used = d.used;
 			goto done;	/* nothing changed */
+		}
 	} else if (m->st.ndaemons >= SHARD_MAX_DAEMONS) {
 		snprintf(err, ERRLEN, "too many daemons (at most %u)",
 			 SHARD_MAX_DAEMONS);
@@ -129,5 +157,59 @@ int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply,
 		 d.class, (unsigned long long)d.capacity);
 done:
 	json_object_set_new(reply, "id", json_integer(d.id));
+	return 0;
+}
+
+int cmd_daemon_heartbeat(struct mapd *m, json_t *req, json_t *reply,
+			 char *err)
+{
+	uint64_t id, epoch, used = 0;
+	struct mapd_daemon *d;
+	json_t *snap;
+	int ret;
+
+	if ((ret = req_u64(req, "id", true, &id, err)) ||
+	    (ret = req_u64(req, "epoch", true, &epoch, err)) ||
+	    (ret = req_u64(req, "used", false, &used, err)))
+		return ret;
+	d = id < SHARD_MAX_DAEMON_ID ? state_daemon(&m->st, id) : NULL;
+	if (!d) {
+		snprintf(err, ERRLEN, "unknown daemon %llu: register first",
+			 (unsigned long long)id);
+		return -ENOENT;
+	}
+	d->last_seen = mapd_now();
+	d->used = used;
+	/* A connection that heartbeats is the daemon's session: when it
+	 * closes, the daemon is gone (a bare registration is not). */
+	if (m->client_daemon)
+		*m->client_daemon = id;
+	if (m->cl) {
+		/* The leader decides up and down from alive keys. */
+		cluster_heartbeat(m, id, used);
+	} else if (!d->up) {
+		snap = mapd_snapshot(m);
+		d->up = true;
+		d->down_since = 0;
+		ret = mapd_commit(m, snap, true, err, ERRLEN);
+		if (ret)
+			return ret;
+		log_info("daemon %u is up again", (unsigned int)id);
+	}
+	json_object_set_new(reply, "epoch", json_integer(m->st.epoch));
+	return 0;
+}
+
+/* The acting map, as the kernel has it: what daemons check requests by. */
+int cmd_map_get(struct mapd *m, json_t *req, json_t *reply, char *err)
+{
+	json_t *map = map_json(&m->st, MAP_JSON_B64);
+
+	(void)req;
+	if (!map) {
+		snprintf(err, ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
+	json_object_set_new(reply, "map", map);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "cluster.h"
 #include "cmds.h"
 
 static json_t *daemons_json(const struct mapd_state *st,
@@ -13,13 +14,9 @@ static json_t *daemons_json(const struct mapd_state *st,
 
 	for (i = 0; i < st->ndaemons; i++) {
 		const struct mapd_daemon *d = &st->daemons[i];
-		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:b}",
-				      "id", (json_int_t)d->id, "host", d->host,
-				      "addr", d->addr, "port", (json_int_t)d->port,
-				      "capacity", (json_int_t)d->capacity,
-				      "class", d->class, "up", d->up);
+		json_t *o = daemon_json(st, d);
 
-		if (have_ks) {
+		if (o && have_ks) {
 			json_int_t conn = 0;
 
 			for (k = 0; k < ks->ndaemons; k++)
@@ -32,24 +29,43 @@ static json_t *daemons_json(const struct mapd_state *st,
 	return a;
 }
 
+/* Hosts and what runs on them, for the overview. */
+static json_t *hosts_json(const struct mapd_state *st)
+{
+	json_t *hosts = json_object();
+	size_t i;
+
+	for (i = 0; i < st->ndaemons; i++) {
+		const struct mapd_daemon *d = &st->daemons[i];
+		json_t *h = json_object_get(hosts, d->host);
+
+		if (!h) {
+			h = json_pack("{s:s, s:I, s:I, s:I, s:[]}",
+				      "host", d->host, "daemons", (json_int_t)0,
+				      "up", (json_int_t)0,
+				      "capacity", (json_int_t)0, "ids");
+			json_object_set_new(hosts, d->host, h);
+		}
+		json_object_set_new(h, "daemons", json_integer(
+			json_integer_value(json_object_get(h, "daemons")) + 1));
+		json_object_set_new(h, "up", json_integer(
+			json_integer_value(json_object_get(h, "up")) + d->up));
+		json_object_set_new(h, "capacity", json_integer(
+			json_integer_value(json_object_get(h, "capacity")) +
+			(json_int_t)d->capacity));
+		json_array_append_new(json_object_get(h, "ids"),
+				      json_integer(d->id));
+	}
+	return hosts;
+}
+
 static json_t *pools_json(const struct mapd_state *st)
 {
 	json_t *a = json_array();
-	size_t i, n_up = 0;
+	size_t i;
 
-	for (i = 0; i < st->ndaemons; i++)
-		n_up += st->daemons[i].up;
-	for (i = 0; i < st->npools; i++) {
-		const struct mapd_pool *p = &st->pools[i];
-
-		json_array_append_new(a, json_pack(
-			"{s:I, s:s, s:I, s:I, s:I, s:b}",
-			"id", (json_int_t)p->id, "name", p->name,
-			"size", (json_int_t)p->size,
-			"pg_count", (json_int_t)p->pg_count,
-			"volumes", (json_int_t)p->nvols,
-			"placed", n_up > 0));
-	}
+	for (i = 0; i < st->npools; i++)
+		json_array_append_new(a, pool_status_json(st, &st->pools[i]));
 	return a;
 }
 
@@ -106,6 +122,11 @@ int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err)
 					   "error", kerr.msg);
 	}
 	json_object_set_new(reply, "epoch", json_integer(m->st.epoch));
+	if (m->cl)
+		cluster_status(m, reply);
+	else
+		json_object_set_new(reply, "mode", json_string("embedded"));
+	json_object_set_new(reply, "hosts", hosts_json(&m->st));
 	json_object_set_new(reply, "kernel", kernel);
 	json_object_set_new(reply, "daemons",
 			    daemons_json(&m->st, &ks, !ret && m->kernel.ops));

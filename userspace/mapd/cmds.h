@@ -25,6 +25,30 @@ int cmd_resize(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_map(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_unmap(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_daemon_heartbeat(struct mapd *m, json_t *req, json_t *reply,
+			 char *err);
+int cmd_map_get(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_map_show(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_daemon_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_daemon_out(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_daemon_in(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_daemon_rm(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_pool_create(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_pool_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_pool_rm(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_pg_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
+
+enum map_json_form {
+	MAP_JSON_B64,		/* tables as base64 of LE u32 (daemons) */
+	MAP_JSON_ARRAYS,	/* acting and placement as arrays (people) */
+};
+
+/* The map at st's epoch; NULL on ENOMEM. */
+json_t *map_json(const struct mapd_state *st, enum map_json_form form);
+/* A daemon's status object, and a pool's (status, ls commands). */
+json_t *daemon_json(const struct mapd_state *st, const struct mapd_daemon *d);
+json_t *pool_status_json(const struct mapd_state *st,
+			 const struct mapd_pool *p);
 
 /* Request fields (request.c); -EINVAL with a reason on a bad one. */
 int req_string(json_t *req, const char *key, bool required,

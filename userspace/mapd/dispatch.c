@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmds.h"
 #include "dispatch.h"
+
+/* How long a change that lost a race is tried again (seconds). */
+#define RETRY_FOR	2.0
 
 static const struct {
 	const char *name;
@@ -20,6 +24,17 @@ static const struct {
 	{ "map",		cmd_map },
 	{ "unmap",		cmd_unmap },
 	{ "status",		cmd_status },
+	{ "daemon-heartbeat",	cmd_daemon_heartbeat },
+	{ "map-get",		cmd_map_get },
+	{ "map-show",		cmd_map_show },
+	{ "daemon-ls",		cmd_daemon_ls },
+	{ "daemon-out",		cmd_daemon_out },
+	{ "daemon-in",		cmd_daemon_in },
+	{ "daemon-rm",		cmd_daemon_rm },
+	{ "pool-create",	cmd_pool_create },
+	{ "pool-ls",		cmd_pool_ls },
+	{ "pool-rm",		cmd_pool_rm },
+	{ "pg-ls",		cmd_pg_ls },
 };
 
 static json_t *error_reply(const char *msg)
@@ -32,8 +47,9 @@ json_t *mapd_handle(struct mapd *m, json_t *req)
 	char err[ERRLEN] = "";
 	const char *cmd;
 	json_t *reply;
+	int ret, attempt;
+	double start;
 	size_t i;
-	int ret;
 
 	if (!json_is_object(req))
 		return error_reply("request must be a JSON object");
@@ -47,10 +63,26 @@ json_t *mapd_handle(struct mapd *m, json_t *req)
 		snprintf(err, sizeof(err), "unknown command \"%.64s\"", cmd);
 		return error_reply(err);
 	}
-	reply = json_pack("{s:b}", "ok", 1);
-	if (!reply)
-		return NULL;
-	ret = commands[i].fn(m, req, reply, err);
+	/*
+	 * In a cluster, a change that lost a race is tried again on the
+	 * state that won it. For a while rather than a number of times: a
+	 * mapd with a burst of changes commits back to back, one round trip
+	 * each, while the loser needs two (re-read, write) and can lose any
+	 * number of times in a row until the burst ends. A short random
+	 * pause keeps two losers out of step.
+	 */
+	start = mapd_now();
+	for (attempt = 0; ; attempt++) {
+		reply = json_pack("{s:b}", "ok", 1);
+		if (!reply)
+			return NULL;
+		err[0] = '\0';
+		ret = commands[i].fn(m, req, reply, err);
+		if (ret != -EAGAIN || !m->cl || mapd_now() - start > RETRY_FOR)
+			break;
+		json_decref(reply);
+		usleep(1000 + random() % (1000 << (attempt < 4 ? attempt : 4)));
+	}
 	if (ret) {
 		json_decref(reply);
 		if (!err[0])

@@ -16,6 +16,7 @@
 #include <netlink/socket.h>
 
 #include "genl_msg.h"
+#include "place.h"
 #include "kernel.h"
 
 #ifndef SOL_NETLINK
@@ -198,9 +199,42 @@ out:
 	__ret;								\
 })
 
+/* Stage, send every table in chunks of whole PGs, commit. */
+static int gk_set_map_staged(struct genl_kernel *gk,
+			     const struct mapd_state *st, struct kerr *err)
+{
+	size_t i, bytes = 256 + KMSG_CHUNK_IDS * sizeof(uint32_t);
+	int ret;
+
+	ret = GK_CALL(gk, err, kmsg_set_map_size(st), NULL, NULL,
+		      kmsg_set_map_stage, st);
+	for (i = 0; !ret && i < st->npools; i++) {
+		const struct mapd_pool *p = &st->pools[i];
+		uint32_t *acting = mapd_acting_table(st, p);
+		uint32_t per = KMSG_CHUNK_IDS / p->size, pg, n;
+
+		if (!acting)
+			return -ENOMEM;
+		for (pg = 0; !ret && pg < p->pg_count; pg += n) {
+			n = p->pg_count - pg < per ? p->pg_count - pg : per;
+			ret = GK_CALL(gk, err, bytes, NULL, NULL,
+				      kmsg_map_table, st->epoch, p->id, pg,
+				      &acting[(size_t)pg * p->size],
+				      (size_t)n * p->size);
+		}
+		free(acting);
+	}
+	if (!ret)
+		ret = GK_CALL(gk, err, 256, NULL, NULL, kmsg_map_commit,
+			      st->epoch);
+	return ret;
+}
+
 static int gk_set_map(void *priv, const struct mapd_state *st,
 		      struct kerr *err)
 {
+	if (!kmsg_map_fits(st))
+		return gk_set_map_staged(priv, st, err);
 	return GK_CALL(priv, err, kmsg_set_map_size(st), NULL, NULL,
 		       kmsg_set_map, st);
 }

@@ -13,7 +13,7 @@
 #include <netlink/genl/genl.h>
 
 #include "genl_msg.h"
-#include "placement.h"
+#include "place.h"
 
 size_t kmsg_set_map_size(const struct mapd_state *st)
 {
@@ -61,13 +61,14 @@ static int put_daemon(struct nl_msg *msg, const struct mapd_daemon *d)
 	return 0;
 }
 
-static int put_pool(struct nl_msg *msg, const struct mapd_pool *p,
-		    const uint32_t *up, size_t n_up)
+static int put_pool(struct nl_msg *msg, const struct mapd_state *st,
+		    const struct mapd_pool *p, bool stage)
 {
 	size_t bytes = (size_t)p->pg_count * p->size * sizeof(uint32_t);
 	struct nlattr *nest, *table;
+	uint32_t *acting;
 
-	if (bytes > KMSG_MAX_ATTR)
+	if (bytes > KMSG_MAX_ATTR && !stage)
 		return -E2BIG;
 	nest = nla_nest_start(msg, SHARD_ATTR_POOL | NLA_F_NESTED);
 	if (!nest)
@@ -75,25 +76,47 @@ static int put_pool(struct nl_msg *msg, const struct mapd_pool *p,
 	PUT(nla_put_u32(msg, SHARD_POOL_ATTR_ID, p->id));
 	PUT(nla_put_u32(msg, SHARD_POOL_ATTR_PG_COUNT, p->pg_count));
 	PUT(nla_put_u32(msg, SHARD_POOL_ATTR_WIDTH, p->size));
+	if (stage) {
+		/* The table follows in SHARD_CMD_MAP_TABLE chunks. */
+		nla_nest_end(msg, nest);
+		return 0;
+	}
 	table = nla_reserve(msg, SHARD_POOL_ATTR_PG_TABLE, bytes);
 	if (!table)
 		return -EMSGSIZE;
-	placement_table(up, n_up, p->pg_count, p->size, nla_data(table));
+	acting = mapd_acting_table(st, p);
+	if (!acting)
+		return -ENOMEM;
+	memcpy(nla_data(table), acting, bytes);
+	free(acting);
 	nla_nest_end(msg, nest);
 	return 0;
 }
 
-int kmsg_set_map(struct nl_msg *msg, int family, const struct mapd_state *st)
+bool kmsg_map_fits(const struct mapd_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->npools; i++)
+		if ((size_t)st->pools[i].pg_count * st->pools[i].size >
+		    KMSG_CHUNK_IDS)
+			return false;
+	return kmsg_set_map_size(st) <= KMSG_MAX_MSG;
+}
+
+static int build_map(struct nl_msg *msg, int family,
+		     const struct mapd_state *st, bool stage)
 {
 	struct nlattr *nest;
-	uint32_t *up;
-	size_t i, n_up = 0;
+	size_t i;
 	int ret;
 
 	ret = put_hdr(msg, family, SHARD_CMD_SET_MAP, NLM_F_ACK);
 	if (ret)
 		return ret;
 	PUT(nla_put_u64(msg, SHARD_ATTR_EPOCH, st->epoch));
+	if (stage)
+		PUT(nla_put_flag(msg, SHARD_ATTR_MAP_STAGE));
 	/*
 	 * The nest is required even when empty, and libnl's nla_nest_end()
 	 * drops empty nests: put an empty one by hand.
@@ -112,23 +135,59 @@ int kmsg_set_map(struct nl_msg *msg, int family, const struct mapd_state *st)
 		nla_nest_end(msg, nest);
 	}
 
-	up = calloc(st->ndaemons + 1, sizeof(*up));
-	if (!up)
-		return -ENOMEM;
-	for (i = 0; i < st->ndaemons; i++)	/* daemons are sorted by id */
-		if (st->daemons[i].up)
-			up[n_up++] = st->daemons[i].id;
-	ret = -EMSGSIZE;
-	nest = nla_nest_start(msg, SHARD_ATTR_POOLS | NLA_F_NESTED);
-	if (nest) {
-		ret = 0;
-		for (i = 0; i < st->npools && !ret; i++)
-			ret = put_pool(msg, &st->pools[i], up, n_up);
-		if (!ret)
-			nla_nest_end(msg, nest);
+	if (!st->npools) {
+		PUT(nla_put(msg, SHARD_ATTR_POOLS | NLA_F_NESTED, 0, NULL));
+		return 0;
 	}
-	free(up);
-	return ret;
+	nest = nla_nest_start(msg, SHARD_ATTR_POOLS | NLA_F_NESTED);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < st->npools; i++) {
+		ret = put_pool(msg, st, &st->pools[i], stage);
+		if (ret)
+			return ret;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+int kmsg_set_map(struct nl_msg *msg, int family, const struct mapd_state *st)
+{
+	return build_map(msg, family, st, false);
+}
+
+int kmsg_set_map_stage(struct nl_msg *msg, int family,
+		       const struct mapd_state *st)
+{
+	return build_map(msg, family, st, true);
+}
+
+int kmsg_map_table(struct nl_msg *msg, int family, uint64_t epoch,
+		   uint32_t pool_id, uint32_t pg_first, const uint32_t *ids,
+		   size_t nids)
+{
+	int ret;
+
+	if (nids * sizeof(*ids) > KMSG_MAX_ATTR)
+		return -E2BIG;
+	ret = put_hdr(msg, family, SHARD_CMD_MAP_TABLE, NLM_F_ACK);
+	if (ret)
+		return ret;
+	PUT(nla_put_u64(msg, SHARD_ATTR_EPOCH, epoch));
+	PUT(nla_put_u32(msg, SHARD_ATTR_POOL_ID, pool_id));
+	PUT(nla_put_u32(msg, SHARD_ATTR_PG_FIRST, pg_first));
+	PUT(nla_put(msg, SHARD_ATTR_PG_IDS, nids * sizeof(*ids), ids));
+	return 0;
+}
+
+int kmsg_map_commit(struct nl_msg *msg, int family, uint64_t epoch)
+{
+	int ret = put_hdr(msg, family, SHARD_CMD_MAP_COMMIT, NLM_F_ACK);
+
+	if (ret)
+		return ret;
+	PUT(nla_put_u64(msg, SHARD_ATTR_EPOCH, epoch));
+	return 0;
 }
 
 int kmsg_add_dev(struct nl_msg *msg, int family, const struct kdev_spec *s)

@@ -14,8 +14,18 @@
 /* Largest payload of one netlink attribute (nla_len is 16 bits). */
 #define KMSG_MAX_ATTR	(0xffff - 4)
 
+/*
+ * A map goes in one SET_MAP message when it is small; otherwise it is
+ * staged, its tables sent KMSG_CHUNK_IDS ids (whole PGs) at a time, and
+ * committed. Small enough for libnl's default socket buffers.
+ */
+#define KMSG_MAX_MSG	(16 * 1024)
+#define KMSG_CHUNK_IDS	3072
+
 /* Enough room for the SET_MAP message of st. */
 size_t kmsg_set_map_size(const struct mapd_state *st);
+/* Whether st's map fits in one SET_MAP message. */
+bool kmsg_map_fits(const struct mapd_state *st);
 
 /*
  * Each builder appends the genl header and attributes of one request to
@@ -24,6 +34,14 @@ size_t kmsg_set_map_size(const struct mapd_state *st);
  * that is not numeric.
  */
 int kmsg_set_map(struct nl_msg *msg, int family, const struct mapd_state *st);
+/* SET_MAP with SHARD_ATTR_MAP_STAGE, pools without tables. */
+int kmsg_set_map_stage(struct nl_msg *msg, int family,
+		       const struct mapd_state *st);
+/* One chunk: nids ids (whole PGs) of pool_id from PG pg_first on. */
+int kmsg_map_table(struct nl_msg *msg, int family, uint64_t epoch,
+		   uint32_t pool_id, uint32_t pg_first, const uint32_t *ids,
+		   size_t nids);
+int kmsg_map_commit(struct nl_msg *msg, int family, uint64_t epoch);
 int kmsg_add_dev(struct nl_msg *msg, int family, const struct kdev_spec *s);
 int kmsg_remove_dev(struct nl_msg *msg, int family, uint32_t index,
 		    bool force);

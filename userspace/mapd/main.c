@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../jsonline/jsonline.h"
+#include "cluster.h"
 #include "log.h"
 #include "mapd.h"
 #include "server.h"
@@ -37,12 +38,39 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: shard-mapd [--state FILE] [--socket PATH] [--foreground] [--no-kernel]\n"
-		"  --state FILE   cluster state file (default %s)\n"
-		"  --socket PATH  control socket (default %s)\n"
-		"  --foreground   do not detach; log to stderr\n"
-		"  --no-kernel    do not talk to the shard kernel module\n",
-		DEFAULT_STATE, JL_DEFAULT_SOCKET);
+		"Usage: shard-mapd [OPTION]...\n"
+		"  --state FILE      cluster state file (default %s)\n"
+		"  --socket PATH     control socket (default %s)\n"
+		"  --grace SEC       a daemon silent this long is down (default %d)\n"
+		"  --out-after SEC   a daemon down this long is out, its PGs move\n"
+		"                    (default %d; 0 never)\n"
+		"  --etcd URLS       cluster mode: the state lives in etcd at these\n"
+		"                    client URLs (comma-separated); created from\n"
+		"                    the state file when etcd has none\n"
+		"  --cluster NAME    cluster name, the etcd key prefix (default shard)\n"
+		"  --name NAME       this mapd's name in the cluster (default: hostname)\n"
+		"  --etcd-timeout MS each etcd request's limit (default 1000)\n"
+		"  --foreground      do not detach; log to stderr\n"
+		"  --no-kernel       do not talk to the shard kernel module\n",
+		DEFAULT_STATE, JL_DEFAULT_SOCKET, MAPD_DEFAULT_GRACE,
+		MAPD_DEFAULT_OUT_AFTER);
+}
+
+/* Seconds, fractions allowed: 0.5 .. one day (0 too unless positive). */
+static int parse_seconds(const char *s, double *out, bool positive)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0 && v <= 86400) ||
+	    (positive && v < 0.5)) {
+		fprintf(stderr, "shard-mapd: bad number of seconds '%s'\n", s);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 /*
@@ -87,13 +115,26 @@ int main(int argc, char **argv)
 		{ "socket",	required_argument, NULL, 'S' },
 		{ "foreground",	no_argument,	   NULL, 'f' },
 		{ "no-kernel",	no_argument,	   NULL, 'n' },
+		{ "grace",	required_argument, NULL, 'g' },
+		{ "etcd",	required_argument, NULL, 'e' },
+		{ "cluster",	required_argument, NULL, 'c' },
+		{ "name",	required_argument, NULL, 'N' },
+		{ "etcd-timeout", required_argument, NULL, 'T' },
+		{ "out-after",	required_argument, NULL, 'o' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ 0 }
 	};
 	const char *state = DEFAULT_STATE, *sock = JL_DEFAULT_SOCKET;
 	bool foreground = false, kernel = true;
-	struct mapd m = { 0 };
+	struct mapd m = {
+		.grace = MAPD_DEFAULT_GRACE,
+		.out_after = MAPD_DEFAULT_OUT_AFTER,
+	};
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct mapd_cluster_opts copts = {
+		.name = "shard", .timeout_ms = 1000,
+	};
+	char host[256];
 	struct kerr kerr;
 	int opt, ret, lfd = -1, ready = -1;
 	sigset_t block;
@@ -104,6 +145,26 @@ int main(int argc, char **argv)
 		case 'S': sock = optarg; break;
 		case 'f': foreground = true; break;
 		case 'n': kernel = false; break;
+		case 'e': copts.endpoints = optarg; break;
+		case 'c': copts.name = optarg; break;
+		case 'N': copts.self = optarg; break;
+		case 'T': {
+			double sec;
+
+			if (parse_seconds(optarg, &sec, true) || sec < 500 ||
+			    sec > 60000) {
+				fprintf(stderr, "shard-mapd: --etcd-timeout takes 500..60000 ms\n");
+				return EXIT_FAILURE;
+			}
+			copts.timeout_ms = (long)sec;
+			break;
+		}
+		case 'g':
+		case 'o':
+			if (parse_seconds(optarg, opt == 'g' ? &m.grace :
+					  &m.out_after, opt == 'g'))
+				return EXIT_FAILURE;
+			break;
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		default: usage(stderr); return EXIT_FAILURE;
 		}
@@ -114,6 +175,16 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
+	if (!copts.self) {
+		if (gethostname(host, sizeof(host)) < 0)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		copts.self = host;
+	}
+	if (!valid_name(copts.name) || !valid_name(copts.self)) {
+		fprintf(stderr, "shard-mapd: --cluster and --name must match [A-Za-z0-9._-]{1,64}\n");
+		return EXIT_FAILURE;
+	}
 	log_init(false, false);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&block);
@@ -145,6 +216,13 @@ int main(int argc, char **argv)
 			goto out_unlink;
 		}
 		log_init(true, false);
+	}
+	if (copts.endpoints) {
+		ret = cluster_start(&m, &copts);
+		if (ret) {
+			log_err("cannot start cluster mode: %s", strerror(-ret));
+			goto out_unlink;
+		}
 	}
 	if (kernel)
 		mapd_sync_kernel(&m, &kerr);

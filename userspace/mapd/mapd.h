@@ -11,11 +11,22 @@
 #include "kernel.h"
 #include "state.h"
 
+#define MAPD_DEFAULT_GRACE	5	/* seconds without heartbeat: down */
+#define MAPD_DEFAULT_OUT_AFTER	600	/* seconds down: out */
+
+struct mapd_cluster;
+
 struct mapd {
 	struct mapd_state st;
+	struct mapd_cluster *cl;	/* NULL: embedded mode */
+	double grace;			/* seconds */
+	double out_after;		/* seconds; 0 never */
 	char *state_path;
 	struct mapd_kernel kernel;
 	bool map_pushed;	/* the kernel has st.epoch */
+	/* While a request is handled: where to note that the connection
+	 * is a daemon's session (its id), or NULL. */
+	uint32_t *client_daemon;
 	int last_kernel_err;	/* to log a kernel problem once */
 };
 
@@ -29,15 +40,33 @@ void mapd_fini(struct mapd *m);
 
 /*
  * Changing the state: take a snapshot, change m->st, then commit. The
- * commit saves the file; when that fails the snapshot is restored and
- * the error returned with a reason in err. When placement changed
- * (bump_epoch), the epoch is bumped first and the new map pushed to the
- * kernel (a failed push is retried later, it does not fail the change).
+ * commit places the pools again, saves the file; when that fails the
+ * snapshot is restored and the error returned with a reason in err.
+ * When the map changed (bump_epoch: daemons' addresses or up/down; or
+ * a PG table moved), the epoch is bumped first and the new map pushed
+ * to the kernel (a failed push is retried later, it does not fail the
+ * change).
  * The snapshot is consumed.
  */
 json_t *mapd_snapshot(struct mapd *m);
+/* Puts a snapshot back (keeping runtime fields); does not consume it. */
+void mapd_restore(struct mapd *m, json_t *snap);
 int mapd_commit(struct mapd *m, json_t *snap, bool bump_epoch,
 		char *err, size_t errlen);
+
+/* Monotonic seconds. */
+double mapd_now(void);
+
+/*
+ * Liveness, called about once a second: a daemon silent for longer
+ * than the grace period is marked down, one down for longer than
+ * out_after is marked out (its PGs are placed elsewhere). Each change is
+ * a new epoch.
+ */
+void mapd_tick(struct mapd *m);
+
+/* Daemon id's session with us closed: it is down (see server.c). */
+void mapd_daemon_gone(struct mapd *m, uint32_t id);
 
 /*
  * Brings the kernel's map up to st.epoch when it is behind (or was

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../jsonline/jsonline.h"
+#include "cluster.h"
 #include "dispatch.h"
 #include "log.h"
 #include "server.h"
@@ -25,9 +26,11 @@
 #define MAX_CLIENTS	128
 #define MAX_PENDING_OUT	(4 * 1024 * 1024)	/* stop reading past this */
 #define SYNC_INTERVAL	5	/* seconds between kernel checks */
+#define TICK_INTERVAL	1	/* seconds between liveness checks */
 
 struct client {
 	int fd;
+	uint32_t daemon_id;	/* a daemon's session: who it is, or 0 */
 	bool eof;		/* the client is done sending */
 	bool closing;		/* answer no more; close when out is sent */
 	struct jl_buf in;
@@ -159,7 +162,9 @@ static int client_process(struct mapd *m, struct client *c)
 			free(line);
 			continue;
 		}
+		m->client_daemon = &c->daemon_id;
 		reply = mapd_handle_line(m, line, n);
+		m->client_daemon = NULL;
 		free(line);
 		ret = client_reply(c, reply);
 		free(reply);
@@ -242,6 +247,24 @@ static void accept_clients(int lfd, struct client **clients, size_t *n)
 	}
 }
 
+/*
+ * A daemon's session closed: unless it has another one open (it
+ * reconnected first), its process is gone, so it is down now rather
+ * than after the grace period.
+ */
+static void daemon_session_closed(struct mapd *m, struct client **clients,
+				  size_t n, uint32_t id)
+{
+	size_t i;
+
+	if (!id)
+		return;
+	for (i = 0; i < n; i++)
+		if (clients[i]->daemon_id == id)
+			return;
+	mapd_daemon_gone(m, id);
+}
+
 static time_t now(void)
 {
 	struct timespec ts;
@@ -253,11 +276,13 @@ static time_t now(void)
 int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop)
 {
 	struct client *clients[MAX_CLIENTS];
-	struct pollfd pfd[MAX_CLIENTS + 1];
-	struct timespec timeout = { .tv_sec = SYNC_INTERVAL };
-	time_t last_sync = now();
+	struct pollfd pfd[MAX_CLIENTS + 2];
+	int efd = cluster_event_fd(m);
+	struct timespec timeout = { .tv_sec = TICK_INTERVAL };
+	time_t last_sync = now(), last_tick = now();
 	struct kerr kerr;
-	size_t n = 0, i;
+	size_t n = 0, i, ev;
+	uint32_t gone;
 	sigset_t mask;
 	int ret = 0;
 
@@ -278,7 +303,9 @@ int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop)
 			if (c->out.len)
 				pfd[i + 1].events |= POLLOUT;
 		}
-		ret = ppoll(pfd, n + 1, &timeout, &mask);
+		ev = n + 1;
+		pfd[ev] = (struct pollfd){ .fd = efd, .events = POLLIN };
+		ret = ppoll(pfd, ev + 1, &timeout, &mask);
 		if (ret < 0) {
 			ret = 0;
 			if (errno == EINTR)
@@ -294,11 +321,19 @@ int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop)
 				continue;
 			if (!client_event(m, clients[i], pfd[i + 1].revents))
 				continue;
+			gone = clients[i]->daemon_id;
 			client_free(clients[i]);
 			clients[i] = clients[--n];
+			daemon_session_closed(m, clients, n, gone);
 		}
+		if (efd >= 0 && (pfd[ev].revents & POLLIN))
+			cluster_refresh(m);
 		if (pfd[0].revents & POLLIN)
 			accept_clients(lfd, clients, &n);
+		if (now() - last_tick >= TICK_INTERVAL) {
+			mapd_tick(m);
+			last_tick = now();
+		}
 		if (m->kernel.ops && now() - last_sync >= SYNC_INTERVAL) {
 			mapd_sync_kernel(m, &kerr);
 			last_sync = now();

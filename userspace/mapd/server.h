@@ -18,7 +18,7 @@ int server_listen(const char *path);
 /*
  * Serves clients until *stop is set. SIGINT and SIGTERM must be blocked
  * by the caller; they are let through only while waiting. Also calls
- * mapd_sync_kernel() every few seconds.
+ * mapd_tick() every second and mapd_sync_kernel() every few seconds.
  */
 int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop);
 

@@ -20,7 +20,9 @@ int state_init(struct mapd_state *st)
 	st->pools[0].id = 1;
 	strcpy(st->pools[0].name, MAPD_DEFAULT_POOL);
 	st->pools[0].size = 1;
+	st->pools[0].min_size = 1;
 	st->pools[0].pg_count = MAPD_DEFAULT_PGS;
+	st->pools[0].domain = MAPD_FD_HOST;
 	st->epoch = 1;
 	st->next_daemon_id = 1;
 	st->next_pool_id = 2;
@@ -32,8 +34,12 @@ void state_free(struct mapd_state *st)
 {
 	size_t i;
 
-	for (i = 0; i < st->npools; i++)
+	for (i = 0; i < st->npools; i++) {
 		free(st->pools[i].vols);
+		free(st->pools[i].table);
+		free(st->pools[i].acting);
+		free(st->pools[i].capped);
+	}
 	free(st->pools);
 	free(st->daemons);
 	memset(st, 0, sizeof(*st));
@@ -128,4 +134,50 @@ int state_add_daemon(struct mapd_state *st, const struct mapd_daemon *d,
 	if (out)
 		*out = &a[i];
 	return 0;
+}
+
+void state_del_pool(struct mapd_state *st, struct mapd_pool *p)
+{
+	size_t i = p - st->pools;
+
+	free(p->vols);
+	free(p->table);
+	free(p->acting);
+	free(p->capped);
+	memmove(&st->pools[i], &st->pools[i + 1],
+		(st->npools - i - 1) * sizeof(*p));
+	st->npools--;
+}
+
+void state_del_daemon(struct mapd_state *st, struct mapd_daemon *d)
+{
+	size_t i = d - st->daemons;
+
+	memmove(&st->daemons[i], &st->daemons[i + 1],
+		(st->ndaemons - i - 1) * sizeof(*d));
+	st->ndaemons--;
+}
+
+static const char *const level_names[] = {
+	[MAPD_FD_HOST] = "host",
+	[MAPD_FD_RACK] = "rack",
+	[MAPD_FD_SITE] = "site",
+	[MAPD_FD_DAEMON] = "daemon",
+};
+
+const char *domain_level_name(enum mapd_domain_level l)
+{
+	return l <= MAPD_FD_DAEMON ? level_names[l] : "?";
+}
+
+int domain_level_parse(const char *s, enum mapd_domain_level *l)
+{
+	unsigned int i;
+
+	for (i = 0; i <= MAPD_FD_DAEMON; i++)
+		if (!strcmp(s, level_names[i])) {
+			*l = i;
+			return 0;
+		}
+	return -EINVAL;
 }

@@ -16,7 +16,8 @@
 #define MAPD_ADDR_MAX		46	/* INET6_ADDRSTRLEN */
 #define MAPD_DEFAULT_PGS	128
 #define MAPD_DEFAULT_POOL	"default"
-#define MAPD_STATE_VERSION	1
+#define MAPD_STATE_VERSION	2	/* version 1 files still load */
+#define MAPD_DOMAIN_MAX		64	/* rack and site names */
 
 struct mapd_daemon {
 	uint32_t id;
@@ -25,7 +26,14 @@ struct mapd_daemon {
 	uint16_t port;
 	uint64_t capacity;		/* bytes */
 	char class[4];			/* "ssd" or "hdd" */
+	char rack[MAPD_DOMAIN_MAX + 1];	/* "" when not given */
+	char site[MAPD_DOMAIN_MAX + 1];
 	bool up;
+	bool in;			/* holds data: placement counts it */
+	/* Runtime only, never saved: */
+	uint64_t used;			/* bytes, from heartbeats */
+	double last_seen;		/* monotonic seconds, last heartbeat */
+	double down_since;		/* monotonic seconds; 0 while up */
 };
 
 struct mapd_volume {
@@ -35,13 +43,43 @@ struct mapd_volume {
 	uint8_t obj_order;
 };
 
+enum mapd_domain_level {
+	MAPD_FD_HOST,
+	MAPD_FD_RACK,
+	MAPD_FD_SITE,
+	MAPD_FD_DAEMON,		/* one host, several disks: copies per disk */
+};
+
 struct mapd_pool {
 	uint32_t id;
 	char name[MAPD_NAME_MAX + 1];
 	uint32_t size;			/* copies */
+	uint32_t min_size;		/* copies needed to accept writes */
 	uint32_t pg_count;
+	char class[4];			/* "ssd", "hdd" or "" (any) */
+	enum mapd_domain_level domain;	/* no two copies share one */
 	struct mapd_volume *vols;
 	size_t nvols;
+	/*
+	 * Placement, PG-major, pg_count * size daemon ids: which daemons
+	 * hold each PG, up or not. Saved, so that the next placement
+	 * moves as little as possible. NULL until first placed.
+	 */
+	uint32_t *table;
+	/*
+	 * Who serves each PG now, same shape. It follows table only where
+	 * that moves no data: while the pool has no volumes, or when none
+	 * of a PG's members is left. Otherwise a PG stays where its data
+	 * is ("remapped") until recovery has copied it.
+	 */
+	uint32_t *acting;
+	/* Runtime only, from the last placement: */
+	uint64_t usable;		/* bytes the pool can hold */
+	double max_dev;			/* worst fill deviation */
+	uint32_t empty_slots;		/* too few failure domains */
+	uint32_t moved;			/* slots moved by the last change */
+	uint32_t *capped;		/* daemons it cannot fill fully */
+	size_t ncapped;
 };
 
 struct mapd_state {
@@ -90,6 +128,12 @@ void state_del_volume(struct mapd_pool *p, struct mapd_volume *v);
 /* Adds a daemon with id, keeping the array sorted; -ENOMEM. */
 int state_add_daemon(struct mapd_state *st, const struct mapd_daemon *d,
 		     struct mapd_daemon **out);
+
+void state_del_pool(struct mapd_state *st, struct mapd_pool *p);
+void state_del_daemon(struct mapd_state *st, struct mapd_daemon *d);
+
+const char *domain_level_name(enum mapd_domain_level l);
+int domain_level_parse(const char *s, enum mapd_domain_level *l);
 
 /* Validation shared by mapd and its tests. */
 bool valid_name(const char *name);

@@ -16,6 +16,18 @@
 
 #include "state.h"
 
+/* Ids as the file has them: 0 for an empty slot. */
+static json_t *ids_to_json(const uint32_t *ids, size_t n)
+{
+	json_t *t = json_array();
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		json_array_append_new(t, json_integer(
+			ids[k] == SHARD_DAEMON_NONE ? 0 : ids[k]));
+	return t;
+}
+
 json_t *state_to_json(const struct mapd_state *st)
 {
 	json_t *root, *daemons, *pools;
@@ -26,12 +38,18 @@ json_t *state_to_json(const struct mapd_state *st)
 	for (i = 0; i < st->ndaemons; i++) {
 		const struct mapd_daemon *d = &st->daemons[i];
 
-		json_array_append_new(daemons, json_pack(
-			"{s:I, s:s, s:s, s:I, s:I, s:s, s:b}",
+		json_t *o = json_pack(
+			"{s:I, s:s, s:s, s:I, s:I, s:s, s:b, s:b}",
 			"id", (json_int_t)d->id, "host", d->host,
 			"addr", d->addr, "port", (json_int_t)d->port,
 			"capacity", (json_int_t)d->capacity,
-			"class", d->class, "up", d->up));
+			"class", d->class, "up", d->up, "in", d->in);
+
+		if (d->rack[0])
+			json_object_set_new(o, "rack", json_string(d->rack));
+		if (d->site[0])
+			json_object_set_new(o, "site", json_string(d->site));
+		json_array_append_new(daemons, o);
 	}
 	for (i = 0; i < st->npools; i++) {
 		const struct mapd_pool *p = &st->pools[i];
@@ -46,12 +64,24 @@ json_t *state_to_json(const struct mapd_state *st)
 				"size", (json_int_t)v->size,
 				"obj_order", v->obj_order));
 		}
-		json_array_append_new(pools, json_pack(
-			"{s:I, s:s, s:I, s:I, s:o}",
+		json_t *o = json_pack(
+			"{s:I, s:s, s:I, s:I, s:I, s:s, s:o}",
 			"id", (json_int_t)p->id, "name", p->name,
 			"size", (json_int_t)p->size,
+			"min_size", (json_int_t)p->min_size,
 			"pg_count", (json_int_t)p->pg_count,
-			"volumes", vols));
+			"failure_domain", domain_level_name(p->domain),
+			"volumes", vols);
+
+		if (p->class[0])
+			json_object_set_new(o, "class", json_string(p->class));
+		if (p->table)
+			json_object_set_new(o, "table", ids_to_json(p->table,
+				(size_t)p->pg_count * p->size));
+		if (p->acting)
+			json_object_set_new(o, "acting", ids_to_json(p->acting,
+				(size_t)p->pg_count * p->size));
+		json_array_append_new(pools, o);
 	}
 	root = json_pack("{s:i, s:I, s:I, s:I, s:I, s:o, s:o}",
 			 "version", MAPD_STATE_VERSION,
@@ -81,20 +111,22 @@ static bool in_range(json_int_t v, json_int_t lo, json_int_t hi)
 static int daemon_from_json(struct mapd_state *st, size_t i, json_t *j,
 			    char *err, size_t errlen)
 {
+	const char *host, *addr, *class, *rack = "", *site = "";
 	json_int_t id, port, cap;
-	const char *host, *addr, *class;
 	struct mapd_daemon d = { 0 };
 	json_error_t je;
-	int up;
+	int up, in = 1;
 
-	if (json_unpack_ex(j, &je, 0, "{s:I, s:s, s:s, s:I, s:I, s:s, s:b}",
+	if (json_unpack_ex(j, &je, 0,
+			   "{s:I, s:s, s:s, s:I, s:I, s:s, s:b, s?b, s?s, s?s}",
 			   "id", &id, "host", &host, "addr", &addr,
 			   "port", &port, "capacity", &cap, "class", &class,
-			   "up", &up))
+			   "up", &up, "in", &in, "rack", &rack, "site", &site))
 		return bad(err, errlen, "daemons[%zu]: %s", i, je.text);
 	if (!in_range(id, 1, SHARD_MAX_DAEMON_ID - 1) ||
 	    !in_range(port, 1, 65535) || cap < 0 || !valid_class(class) ||
-	    strlen(host) > MAPD_HOST_MAX || strlen(addr) >= MAPD_ADDR_MAX)
+	    strlen(host) > MAPD_HOST_MAX || strlen(addr) >= MAPD_ADDR_MAX ||
+	    (rack[0] && !valid_name(rack)) || (site[0] && !valid_name(site)))
 		return bad(err, errlen, "daemons[%zu]: value out of range", i);
 	if (state_daemon(st, id))
 		return bad(err, errlen, "daemons[%zu]: duplicate id %lld",
@@ -105,7 +137,10 @@ static int daemon_from_json(struct mapd_state *st, size_t i, json_t *j,
 	d.port = port;
 	d.capacity = cap;
 	strcpy(d.class, class);
+	strcpy(d.rack, rack);
+	strcpy(d.site, site);
 	d.up = up;
+	d.in = in;
 	return state_add_daemon(st, &d, NULL);
 }
 
@@ -156,23 +191,65 @@ static int volume_from_json(struct mapd_state *st, struct mapd_pool *p,
 	return 0;
 }
 
+/* Ids in the file: 0 for an empty slot, else a daemon of this state. */
+static int table_from_json(struct mapd_state *st, struct mapd_pool *p,
+			   size_t pi, json_t *table, uint32_t **out,
+			   const char *what, char *err, size_t errlen)
+{
+	size_t n = json_array_size(table), k, m;
+	uint32_t *t;
+	json_t *e;
+
+	if (!json_is_array(table) || n != (size_t)p->pg_count * p->size)
+		return bad(err, errlen, "pools[%zu]: %s is not %zu ids", pi,
+			   what, (size_t)p->pg_count * p->size);
+	t = *out = malloc(n * sizeof(*t) + 1);
+	if (!t)
+		return -ENOMEM;
+	json_array_foreach(table, k, e) {
+		json_int_t id = json_integer_value(e);
+
+		if (!json_is_integer(e) || (id && !state_daemon(st, id)))
+			return bad(err, errlen,
+				   "pools[%zu].%s[%zu]: not a daemon", pi,
+				   what, k);
+		t[k] = id ? id : SHARD_DAEMON_NONE;
+		for (m = k - k % p->size; m < k; m++)
+			if (id && t[m] == (uint32_t)id)
+				return bad(err, errlen,
+					   "pools[%zu].%s[%zu]: daemon %lld twice in a PG",
+					   pi, what, k, (long long)id);
+	}
+	return 0;
+}
+
 static int pool_from_json(struct mapd_state *st, size_t i, json_t *j,
 			  char *err, size_t errlen)
 {
-	json_int_t id, size, pgs;
+	const char *name, *class = "", *fd = "host";
+	json_int_t id, size, pgs, min_size = 0;
+	json_t *vols, *v, *table = NULL, *acting = NULL;
+	enum mapd_domain_level level;
 	struct mapd_pool *p;
-	const char *name;
-	json_t *vols, *v;
 	json_error_t je;
 	size_t k;
 	int ret;
 
-	if (json_unpack_ex(j, &je, 0, "{s:I, s:s, s:I, s:I, s:o}", "id", &id,
-			   "name", &name, "size", &size, "pg_count", &pgs,
-			   "volumes", &vols))
+	if (json_unpack_ex(j, &je, 0,
+			   "{s:I, s:s, s:I, s:I, s:o, s?I, s?s, s?s, s?o, s?o}",
+			   "id", &id, "name", &name, "size", &size,
+			   "pg_count", &pgs, "volumes", &vols,
+			   "min_size", &min_size, "class", &class,
+			   "failure_domain", &fd, "table", &table,
+			   "acting", &acting))
 		return bad(err, errlen, "pools[%zu]: %s", i, je.text);
+	if (!min_size)
+		min_size = size;
 	if (!in_range(id, 1, UINT32_MAX) || !valid_name(name) ||
 	    !in_range(size, 1, SHARD_MAX_WIDTH) ||
+	    !in_range(min_size, 1, size) ||
+	    (class[0] && !valid_class(class)) ||
+	    domain_level_parse(fd, &level) ||
 	    !in_range(pgs, 1, SHARD_MAX_PGS) || !json_is_array(vols))
 		return bad(err, errlen, "pools[%zu]: value out of range", i);
 	if (state_pool(st, name) || state_pool_by_id(st, id))
@@ -188,7 +265,22 @@ static int pool_from_json(struct mapd_state *st, size_t i, json_t *j,
 	p->id = id;
 	strcpy(p->name, name);
 	p->size = size;
+	p->min_size = min_size;
 	p->pg_count = pgs;
+	p->domain = level;
+	strcpy(p->class, class);
+	if (table) {
+		ret = table_from_json(st, p, i, table, &p->table, "table",
+				      err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (acting) {
+		ret = table_from_json(st, p, i, acting, &p->acting, "acting",
+				      err, errlen);
+		if (ret)
+			return ret;
+	}
 	json_array_foreach(vols, k, v) {
 		ret = volume_from_json(st, p, i, k, v, err, errlen);
 		if (ret)
@@ -214,7 +306,7 @@ int state_from_json(struct mapd_state *st, const json_t *j,
 			   "next_volume_id", &nvid,
 			   "daemons", &daemons, "pools", &pools))
 		return bad(err, errlen, "%s", je.text);
-	if (version != MAPD_STATE_VERSION)
+	if (version != 1 && version != MAPD_STATE_VERSION)
 		return bad(err, errlen, "unsupported version %lld",
 			   (long long)version);
 	if (epoch < 1 || !in_range(ndid, 1, SHARD_MAX_DAEMON_ID) ||
@@ -240,10 +332,6 @@ int state_from_json(struct mapd_state *st, const json_t *j,
 		ret = pool_from_json(st, i, e, err, errlen);
 		if (ret)
 			goto fail;
-	}
-	if (!st->npools) {
-		ret = bad(err, errlen, "no pools");
-		goto fail;
 	}
 	return 0;
 fail:

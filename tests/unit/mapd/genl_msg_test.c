@@ -12,16 +12,20 @@
 #include "kselftest_harness.h"
 #include "genl_msg.h"
 #include "mapd_test.h"
+#include "place.h"
 
 #define FAMILY 0x42
 
 static void add_daemon(struct mapd_state *st, uint32_t id, const char *addr,
 		       uint16_t port, bool up)
 {
-	struct mapd_daemon d = { .id = id, .port = port, .up = up };
+	struct mapd_daemon d = {
+		.id = id, .port = port, .up = up, .in = true,
+		.capacity = 1ULL << 30,
+	};
 
 	strcpy(d.addr, addr);
-	strcpy(d.host, "h");
+	strcpy(d.host, addr);	/* one host each */
 	strcpy(d.class, "ssd");
 	state_add_daemon(st, &d, NULL);
 }
@@ -56,6 +60,7 @@ TEST(set_map)
 	add_daemon(&st, 2, "192.0.2.2", 7412, false);
 	st.pools[0].pg_count = 16;
 	st.pools[0].size = 2;
+	ASSERT_LE(0, mapd_place(&st));
 	msg = nlmsg_alloc_size(kmsg_set_map_size(&st));
 	ASSERT_NE(NULL, msg);
 	ASSERT_EQ(0, kmsg_set_map(msg, FAMILY, &st));
@@ -92,7 +97,8 @@ TEST(set_map)
 	}
 	EXPECT_EQ(3, n);
 
-	/* One pool, its table with the up daemons 1 and 3 only. */
+	/* One pool; its acting table names the up daemons 1 and 3 only,
+	 * every PG has a primary, and none names a daemon twice. */
 	n = 0;
 	nla_for_each_nested(p, tb[SHARD_ATTR_POOLS], rem) {
 		n++;
@@ -104,12 +110,13 @@ TEST(set_map)
 		EXPECT_EQ(2, nla_get_u32(ptb[SHARD_POOL_ATTR_WIDTH]));
 		ASSERT_EQ(16 * 2 * 4, nla_len(ptb[SHARD_POOL_ATTR_PG_TABLE]));
 		table = nla_data(ptb[SHARD_POOL_ATTR_PG_TABLE]);
-		EXPECT_EQ(1, table[0]);
-		EXPECT_EQ(3, table[1]);
-		EXPECT_EQ(3, table[2]);
-		EXPECT_EQ(1, table[3]);
-		for (int i = 0; i < 32; i++)
-			EXPECT_TRUE(table[i] == 1 || table[i] == 3);
+		for (int i = 0; i < 16; i++) {
+			uint32_t a = table[2 * i], b = table[2 * i + 1];
+
+			EXPECT_TRUE(a == 1 || a == 3);
+			EXPECT_TRUE(b == 1 || b == 3 || b == SHARD_DAEMON_NONE);
+			EXPECT_NE(a, b);
+		}
 	}
 	EXPECT_EQ(1, n);
 	nlmsg_free(msg);
@@ -155,6 +162,64 @@ TEST(set_map_limits)
 	msg = nlmsg_alloc_size(256);
 	EXPECT_EQ(-EMSGSIZE, kmsg_set_map(msg, FAMILY, &st));
 	nlmsg_free(msg);
+	state_free(&st);
+}
+
+/* 4096 PGs x 5 is staged: SET_MAP without tables, chunks, commit. */
+TEST(set_map_staged)
+{
+	struct nlattr *tb[SHARD_ATTR_MAX + 1], *ptb[SHARD_POOL_ATTR_MAX + 1];
+	struct mapd_state st;
+	struct nl_msg *msg;
+	uint32_t ids[10] = { 1, 2, 3, 4, 5, 2, 3, 4, 5, 6 };
+	char addr[32];
+
+	ASSERT_EQ(0, state_init(&st));
+	st.epoch = 9;
+	for (uint32_t i = 1; i <= 6; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%u", i);
+		add_daemon(&st, i, addr, 7410, true);
+	}
+	st.pools[0].pg_count = 4096;
+	st.pools[0].size = 5;
+	ASSERT_LE(0, mapd_place(&st));
+	EXPECT_FALSE(kmsg_map_fits(&st));
+
+	msg = nlmsg_alloc_size(kmsg_set_map_size(&st));
+	ASSERT_EQ(0, kmsg_set_map_stage(msg, FAMILY, &st));
+	check_hdr(_metadata, msg, SHARD_CMD_SET_MAP);
+	ASSERT_EQ(0, genlmsg_parse(nlmsg_hdr(msg), 0, tb, SHARD_ATTR_MAX, NULL));
+	EXPECT_NE(NULL, tb[SHARD_ATTR_MAP_STAGE]);
+	EXPECT_EQ(9, nla_get_u64(tb[SHARD_ATTR_EPOCH]));
+	ASSERT_EQ(0, nla_parse_nested(ptb, SHARD_POOL_ATTR_MAX,
+				      nla_data(tb[SHARD_ATTR_POOLS]), NULL));
+	EXPECT_EQ(4096, nla_get_u32(ptb[SHARD_POOL_ATTR_PG_COUNT]));
+	EXPECT_EQ(5, nla_get_u32(ptb[SHARD_POOL_ATTR_WIDTH]));
+	EXPECT_EQ(NULL, ptb[SHARD_POOL_ATTR_PG_TABLE]);
+	/* The whole staged message stays small. */
+	EXPECT_LT(nlmsg_hdr(msg)->nlmsg_len, KMSG_MAX_MSG);
+	nlmsg_free(msg);
+
+	msg = nlmsg_alloc_size(256 + sizeof(ids));
+	ASSERT_EQ(0, kmsg_map_table(msg, FAMILY, 9, 1, 614, ids, 10));
+	check_hdr(_metadata, msg, SHARD_CMD_MAP_TABLE);
+	ASSERT_EQ(0, genlmsg_parse(nlmsg_hdr(msg), 0, tb, SHARD_ATTR_MAX, NULL));
+	EXPECT_EQ(9, nla_get_u64(tb[SHARD_ATTR_EPOCH]));
+	EXPECT_EQ(1, nla_get_u32(tb[SHARD_ATTR_POOL_ID]));
+	EXPECT_EQ(614, nla_get_u32(tb[SHARD_ATTR_PG_FIRST]));
+	ASSERT_EQ(sizeof(ids), nla_len(tb[SHARD_ATTR_PG_IDS]));
+	EXPECT_EQ(0, memcmp(ids, nla_data(tb[SHARD_ATTR_PG_IDS]), sizeof(ids)));
+	nlmsg_free(msg);
+
+	msg = nlmsg_alloc_size(256);
+	ASSERT_EQ(0, kmsg_map_commit(msg, FAMILY, 9));
+	check_hdr(_metadata, msg, SHARD_CMD_MAP_COMMIT);
+	ASSERT_EQ(0, genlmsg_parse(nlmsg_hdr(msg), 0, tb, SHARD_ATTR_MAX, NULL));
+	EXPECT_EQ(9, nla_get_u64(tb[SHARD_ATTR_EPOCH]));
+	nlmsg_free(msg);
+
+	/* A chunk is whole PGs and within one attribute. */
+	EXPECT_GE(SHARD_MAX_TABLE_IDS, KMSG_CHUNK_IDS);
 	state_free(&st);
 }
 

@@ -202,7 +202,7 @@ TEST_F(state, corrupt_file_refused)
 		"{\"id\":1,\"name\":\"b\",\"size\":512,\"obj_order\":22}]}]}",
 		"duplicate volume id");
 	expect_refused(_metadata, self->path,
-		"{\"version\":2,\"epoch\":1,\"next_daemon_id\":1,\"next_pool_id\":2,"
+		"{\"version\":3,\"epoch\":1,\"next_daemon_id\":1,\"next_pool_id\":2,"
 		"\"next_volume_id\":1,\"daemons\":[],\"pools\":[]}",
 		"future version");
 	write_file(self->path, "{\"epoch\": \"x\"}");

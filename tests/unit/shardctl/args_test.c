@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* shardctl: sizes and the requests its arguments turn into. */
+#include <unistd.h>
+
 #include "kselftest_harness.h"
 #include "shardctl.h"
 
@@ -186,6 +188,309 @@ TEST(map_unmap)
 	EXPECT_NE(NULL, strstr(err, "not a shard device"));
 	EXPECT_NE(0, build(unmap_request, &req, err, "unmap", "vm1", NULL));
 	EXPECT_NE(0, build(unmap_request, &req, err, "unmap", NULL));
+}
+
+TEST(counts)
+{
+	char err[ERRLEN];
+	uint64_t v;
+
+	ASSERT_EQ(0, parse_count("3", "--size", 1, 16, &v, err));
+	EXPECT_EQ(3, v);
+	ASSERT_EQ(0, parse_count("16", "--size", 1, 16, &v, err));
+	EXPECT_EQ(16, v);
+	EXPECT_NE(0, parse_count("", "--size", 1, 16, &v, err));
+	EXPECT_NE(NULL, strstr(err, "invalid --size ''"));
+	EXPECT_NE(0, parse_count("x", "--size", 1, 16, &v, err));
+	EXPECT_NE(0, parse_count("-1", "--size", 1, 16, &v, err));
+	EXPECT_NE(0, parse_count("+1", "--size", 1, 16, &v, err));
+	EXPECT_NE(0, parse_count(" 1", "--size", 1, 16, &v, err));
+	EXPECT_NE(0, parse_count("1 ", "--size", 1, 16, &v, err));
+	EXPECT_NE(0, parse_count("0x10", "--size", 1, 16, &v, err));
+	EXPECT_NE(0, parse_count("1.5", "--size", 1, 16, &v, err));
+	EXPECT_NE(NULL, strstr(err, "a whole number"));
+	EXPECT_NE(0, parse_count("0", "--size", 1, 16, &v, err));
+	EXPECT_NE(NULL, strstr(err, "out of range (1..16)"));
+	EXPECT_NE(0, parse_count("17", "--size", 1, 16, &v, err));
+	EXPECT_NE(0, parse_count("99999999999999999999999", "--size", 1, 16,
+				 &v, err));
+	EXPECT_NE(NULL, strstr(err, "out of range"));
+	EXPECT_NE(0, parse_count("99999999999999999999999x", "--size", 1, 16,
+				 &v, err));
+	EXPECT_NE(NULL, strstr(err, "a whole number"));
+}
+
+TEST(pool_create)
+{
+	char err[ERRLEN];
+	json_t *req;
+
+	ASSERT_EQ(0, build(pool_create_request, &req, err, "pool create", "fast",
+			   "--size", "3", NULL)) TH_LOG("%s", err);
+	EXPECT_STREQ("pool-create", s(req, "cmd"));
+	EXPECT_STREQ("fast", s(req, "name"));
+	EXPECT_EQ(3, n(req, "size"));
+	/* Left to shard-mapd's defaults. */
+	EXPECT_EQ(NULL, json_object_get(req, "min_size"));
+	EXPECT_EQ(NULL, json_object_get(req, "class"));
+	EXPECT_EQ(NULL, json_object_get(req, "failure_domain"));
+	EXPECT_EQ(NULL, json_object_get(req, "pgs"));
+	json_decref(req);
+
+	ASSERT_EQ(0, build(pool_create_request, &req, err, "pool create",
+			   "--pgs=256", "--failure-domain", "rack", "big",
+			   "--size", "3", "--min-size", "2",
+			   "--device-class", "hdd", NULL)) TH_LOG("%s", err);
+	EXPECT_STREQ("big", s(req, "name"));
+	EXPECT_EQ(3, n(req, "size"));
+	EXPECT_EQ(2, n(req, "min_size"));
+	EXPECT_STREQ("hdd", s(req, "class"));
+	EXPECT_STREQ("rack", s(req, "failure_domain"));
+	EXPECT_EQ(256, n(req, "pgs"));
+	json_decref(req);
+	ASSERT_EQ(0, build(pool_create_request, &req, err, "pool create", "p",
+			   "--size", "2", "--device-class", "ssd",
+			   "--failure-domain", "site", NULL));
+	EXPECT_STREQ("ssd", s(req, "class"));
+	EXPECT_STREQ("site", s(req, "failure_domain"));
+	json_decref(req);
+	ASSERT_EQ(0, build(pool_create_request, &req, err, "pool create", "p",
+			   "--size", "1", "--failure-domain", "host", NULL));
+	json_decref(req);
+
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", NULL));
+	EXPECT_NE(NULL, strstr(err, "missing --size (usage: pool create NAME --size N"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "--size", "3", NULL));
+	EXPECT_NE(NULL, strstr(err, "missing argument (usage: pool create NAME"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "a", "b", "--size", "3", NULL));
+	EXPECT_NE(NULL, strstr(err, "unexpected argument 'b'"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "three", NULL));
+	EXPECT_NE(NULL, strstr(err, "invalid --size 'three'"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "0", NULL));
+	EXPECT_NE(NULL, strstr(err, "--size 0 is out of range"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "-3", NULL));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--min-size", "4", NULL));
+	EXPECT_NE(NULL, strstr(err, "--min-size 4 is more than --size 3"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--min-size", "0", NULL));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--min-size", "2x", NULL));
+	EXPECT_NE(NULL, strstr(err, "invalid --min-size '2x'"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--pgs", "0", NULL));
+	EXPECT_NE(NULL, strstr(err, "--pgs 0 is out of range"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--pgs", "65537", NULL));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--pgs", "1e3", NULL));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--device-class", "nvme", NULL));
+	EXPECT_NE(NULL, strstr(err, "invalid --device-class 'nvme' (ssd or hdd)"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--device-class", "SSD", NULL));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--failure-domain", "row", NULL));
+	EXPECT_NE(NULL, strstr(err, "invalid --failure-domain 'row' (host, rack or site)"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--failure-domain", NULL));
+	EXPECT_NE(NULL, strstr(err, "needs a value"));
+	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--class", "ssd", NULL));
+	EXPECT_NE(NULL, strstr(err, "unknown option '--class'"));
+	EXPECT_EQ(NULL, req);
+}
+
+TEST(pool_ls_rm)
+{
+	char err[ERRLEN];
+	json_t *req;
+
+	ASSERT_EQ(0, build(pool_ls_request, &req, err, "pool ls", NULL));
+	EXPECT_STREQ("pool-ls", s(req, "cmd"));
+	json_decref(req);
+	EXPECT_NE(0, build(pool_ls_request, &req, err, "pool ls", "x", NULL));
+	EXPECT_NE(NULL, strstr(err, "unexpected argument 'x'"));
+	EXPECT_NE(0, build(pool_ls_request, &req, err, "pool ls", "--all", NULL));
+
+	ASSERT_EQ(0, build(pool_rm_request, &req, err, "pool rm", "fast", NULL));
+	EXPECT_STREQ("pool-rm", s(req, "cmd"));
+	EXPECT_STREQ("fast", s(req, "name"));
+	json_decref(req);
+	EXPECT_NE(0, build(pool_rm_request, &req, err, "pool rm", NULL));
+	EXPECT_NE(NULL, strstr(err, "missing argument (usage: pool rm NAME)"));
+	EXPECT_NE(0, build(pool_rm_request, &req, err, "pool rm", "a", "b", NULL));
+	EXPECT_NE(NULL, strstr(err, "unexpected argument 'b'"));
+	EXPECT_EQ(NULL, req);
+}
+
+TEST(daemon_commands)
+{
+	int (*fn[])(int, char **, json_t **, char *) = {
+		daemon_out_request, daemon_in_request, daemon_rm_request,
+	};
+	const char *names[] = { "daemon out", "daemon in", "daemon rm" };
+	const char *cmds[] = { "daemon-out", "daemon-in", "daemon-rm" };
+	char err[ERRLEN];
+	json_t *req;
+
+	ASSERT_EQ(0, build(daemon_ls_request, &req, err, "daemon ls", NULL));
+	EXPECT_STREQ("daemon-ls", s(req, "cmd"));
+	json_decref(req);
+	EXPECT_NE(0, build(daemon_ls_request, &req, err, "daemon ls", "1", NULL));
+
+	for (int i = 0; i < 3; i++) {
+		char *name = (char *)names[i];
+
+		ASSERT_EQ(0, build(fn[i], &req, err, name, "4", NULL))
+			TH_LOG("%s: %s", name, err);
+		EXPECT_STREQ(cmds[i], s(req, "cmd"));
+		EXPECT_EQ(4, n(req, "id"));
+		json_decref(req);
+		ASSERT_EQ(0, build(fn[i], &req, err, name, "65535", NULL));
+		json_decref(req);
+		EXPECT_NE(0, build(fn[i], &req, err, name, NULL));
+		EXPECT_NE(NULL, strstr(err, "missing argument"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "1", "2", NULL));
+		EXPECT_NE(NULL, strstr(err, "unexpected argument '2'"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "osd.4", NULL));
+		EXPECT_NE(NULL, strstr(err, "invalid daemon id 'osd.4'"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "0", NULL));
+		EXPECT_NE(NULL, strstr(err, "out of range"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "65536", NULL));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "99999999999999999999", NULL));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "-1", NULL));
+		EXPECT_NE(NULL, strstr(err, "unknown option '-1'"));
+		EXPECT_EQ(NULL, req);
+	}
+}
+
+TEST(pg_ls_map_show)
+{
+	char err[ERRLEN];
+	json_t *req;
+
+	ASSERT_EQ(0, build(pg_ls_request, &req, err, "pg ls", NULL));
+	EXPECT_STREQ("pg-ls", s(req, "cmd"));
+	EXPECT_EQ(NULL, json_object_get(req, "pool"));
+	json_decref(req);
+	ASSERT_EQ(0, build(pg_ls_request, &req, err, "pg ls", "fast", NULL));
+	EXPECT_STREQ("fast", s(req, "pool"));
+	json_decref(req);
+	EXPECT_NE(0, build(pg_ls_request, &req, err, "pg ls", "a", "b", NULL));
+	EXPECT_NE(NULL, strstr(err, "unexpected argument 'b' (usage: pg ls [POOL])"));
+
+	ASSERT_EQ(0, build(map_show_request, &req, err, "map-show", NULL));
+	EXPECT_STREQ("map-show", s(req, "cmd"));
+	json_decref(req);
+	shardctl_json = false;
+	ASSERT_EQ(0, build(map_show_request, &req, err, "map-show", "--json", NULL));
+	EXPECT_TRUE(shardctl_json);
+	shardctl_json = false;
+	json_decref(req);
+	EXPECT_NE(0, build(map_show_request, &req, err, "map-show", "1", NULL));
+	EXPECT_NE(0, build(map_show_request, &req, err, "map-show", "--epoch", "1", NULL));
+	EXPECT_EQ(NULL, req);
+}
+
+TEST(reply_text)
+{
+	json_t *ids = json_pack("[i, n, i, i, i, n]", 1, 2, 30, 4);
+	json_t *d = json_pack("{s:s, s:i}", "addr", "fd00::1", "port", 7410);
+	char buf[64], *t;
+
+	t = format_ids(ids, 0, 3);
+	EXPECT_STREQ("1,-,2", t);
+	free(t);
+	t = format_ids(ids, 3, 3);
+	EXPECT_STREQ("30,4,-", t);
+	free(t);
+	t = format_ids(ids, 6, 3);	/* past the end */
+	EXPECT_STREQ("-", t);
+	free(t);
+	t = format_ids(NULL, 0, 3);
+	EXPECT_STREQ("-", t);
+	free(t);
+	format_addr(d, buf, sizeof(buf));
+	EXPECT_STREQ("[fd00::1]:7410", buf);
+	json_object_set_new(d, "addr", json_string("10.0.0.1"));
+	format_addr(d, buf, sizeof(buf));
+	EXPECT_STREQ("10.0.0.1:7410", buf);
+	t = json_text(json_object_get(d, "port"));
+	EXPECT_STREQ("7410", t);
+	free(t);
+	t = json_text(json_null());
+	EXPECT_STREQ("-", t);
+	free(t);
+	/* Missing fields read as empty, not as a crash. */
+	EXPECT_EQ(NULL, jstr(NULL, "x"));
+	EXPECT_EQ(0, jnum(d, "nothere"));
+	EXPECT_FALSE(jtrue(d, "addr"));
+	json_decref(ids);
+	json_decref(d);
+}
+
+/* What print(reply) writes on stdout, malloc'd. */
+static char *printed(void (*print)(json_t *), json_t *reply)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDOUT_FILENO);
+	char *buf = calloc(1, 8192);
+
+	fflush(stdout);
+	dup2(fileno(f), STDOUT_FILENO);
+	print(reply);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	rewind(f);
+	fread(buf, 1, 8191, f);
+	fclose(f);
+	return buf;
+}
+
+TEST(status_text)
+{
+	json_t *reply = json_loads(
+		"{\"mode\":\"cluster\",\"leader\":\"node2\","
+		" \"etcd\":{\"state\":\"unreachable\",\"error\":\"connection refused\"},"
+		" \"epoch\":7,\"kernel\":{\"state\":\"ok\",\"epoch\":7},"
+		" \"hosts\":{\"node2\":{\"host\":\"node2\",\"daemons\":1,\"up\":0,\"capacity\":1073741824,\"ids\":[2]},"
+		"            \"node1\":{\"host\":\"node1\",\"daemons\":1,\"up\":1,\"capacity\":2147483648,\"ids\":[1]}},"
+		" \"daemons\":[{\"id\":1,\"host\":\"node1\",\"rack\":\"r1\",\"site\":\"dc1\",\"addr\":\"10.0.0.1\",\"port\":7410,"
+		"              \"capacity\":2147483648,\"used\":1048576,\"class\":\"ssd\",\"up\":true,\"in\":true,"
+		"              \"pgs\":12,\"primaries\":6,\"connected\":2},"
+		"             {\"id\":2,\"host\":\"node2\",\"site\":\"dc1\",\"addr\":\"fd00::2\",\"port\":7411,"
+		"              \"capacity\":1073741824,\"used\":0,\"class\":\"hdd\",\"up\":false,\"in\":false,"
+		"              \"pgs\":0,\"primaries\":0}],"
+		" \"pools\":[{\"id\":1,\"name\":\"fast\",\"size\":3,\"min_size\":2,\"pg_count\":128,\"class\":\"ssd\","
+		"            \"failure_domain\":\"rack\",\"volumes\":4,\"usable\":1073741824,\"max_deviation\":0.0431,"
+		"            \"empty_slots\":0,\"pg_states\":{\"down\":8,\"active+clean\":120},\"capped\":[4,5]}],"
+		" \"devices\":[]}", 0, NULL);
+	char *out;
+
+	ASSERT_NE(NULL, reply);
+	out = printed(status_print, reply);
+	EXPECT_NE(NULL, strstr(out, "mode: cluster, leader: node2, etcd: unreachable (connection refused)\n"
+				    "epoch: 7\nkernel: ok (map epoch 7)\n\n")) TH_LOG("%s", out);
+	/* Hosts sorted by name. */
+	EXPECT_NE(NULL, strstr(out, "HOST   DAEMONS  UP  CAPACITY\n"
+				    "node1  1        1   2 GiB\n"
+				    "node2  1        0   1 GiB\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "DAEMON  DOMAIN        ADDRESS         CLASS  CAPACITY  USED   STATE  IN   PGS  PRIMARIES  CONNECTED\n"
+				    "1       node1/r1/dc1  10.0.0.1:7410   ssd    2 GiB     1 MiB  up     in   12   6          2\n"
+				    "2       node2/-/dc1   [fd00::2]:7411  hdd    1 GiB     0 B    down   out  0    0          -\n"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "fast  1   3       2    128  ssd    rack  4        1 GiB   4.3%       120 active+clean, 8 down\n"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "warning: daemon 4 cannot be filled in proportion: its failure domain is too large for pool fast\n"
+				    "warning: daemon 5 cannot"));
+	EXPECT_NE(NULL, strstr(out, "no devices mapped\n"));
+	free(out);
+
+	/* Embedded mode, nothing registered; odd types do not crash it. */
+	json_decref(reply);
+	reply = json_loads("{\"mode\":\"embedded\",\"epoch\":1,\"kernel\":{\"state\":\"disabled\"},"
+			   "\"hosts\":{},\"daemons\":[],\"pools\":[{\"name\":3,\"pg_states\":[1],\"capped\":{}}],"
+			   "\"devices\":[]}", 0, NULL);
+	ASSERT_NE(NULL, reply);
+	out = printed(status_print, reply);
+	EXPECT_NE(NULL, strstr(out, "mode: embedded\nepoch: 1\nkernel: disabled\n\nno daemons registered\n"))
+		TH_LOG("%s", out);
+	free(out);
+	json_decref(reply);
+	out = printed(status_print, NULL);
+	EXPECT_NE(NULL, strstr(out, "epoch: 0\nkernel: ?\n"));
+	free(out);
 }
 
 TEST(json_option_anywhere)

@@ -24,7 +24,9 @@ FIXTURE(e2e) {
 	pid_t mapd;
 };
 
-static pid_t start_mapd(const char *state, const char *sock)
+/* grace: its --grace, or NULL for the default. */
+static pid_t start_mapd_grace(const char *state, const char *sock,
+			      const char *grace)
 {
 	pid_t pid = fork();
 
@@ -33,7 +35,8 @@ static pid_t start_mapd(const char *state, const char *sock)
 
 		dup2(null, 2);	/* its log */
 		execl(SHARD_MAPD_BIN, "shard-mapd", "--foreground",
-		      "--no-kernel", "--state", state, "--socket", sock, NULL);
+		      "--no-kernel", "--state", state, "--socket", sock,
+		      grace ? "--grace" : NULL, grace, NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500; i++) {	/* up to 5 s */
@@ -50,6 +53,11 @@ static pid_t start_mapd(const char *state, const char *sock)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
+}
+
+static pid_t start_mapd(const char *state, const char *sock)
+{
+	return start_mapd_grace(state, sock, NULL);
 }
 
 static int stop_mapd(pid_t pid)
@@ -83,6 +91,9 @@ FIXTURE_TEARDOWN(e2e)
 		TH_LOG("cannot clean %s", self->dir);
 }
 
+/* Big enough for map-show of the default pool's 128 PGs as JSON. */
+#define OUTLEN	65536
+
 /* Runs shardctl with args; its stdout and stderr in out and err. */
 static int shardctl(const char *dir, const char *sock, char *out, char *err,
 		    const char *args)
@@ -97,13 +108,13 @@ static int shardctl(const char *dir, const char *sock, char *out, char *err,
 	status = system(cmd);
 	snprintf(path, sizeof(path), "%s/out", dir);
 	f = fopen(path, "r");
-	n = f ? fread(out, 1, 4095, f) : 0;
+	n = f ? fread(out, 1, OUTLEN - 1, f) : 0;
 	out[n] = '\0';
 	if (f)
 		fclose(f);
 	snprintf(path, sizeof(path), "%s/err", dir);
 	f = fopen(path, "r");
-	n = f ? fread(err, 1, 4095, f) : 0;
+	n = f ? fread(err, 1, OUTLEN - 1, f) : 0;
 	err[n] = '\0';
 	if (f)
 		fclose(f);
@@ -114,7 +125,7 @@ static int shardctl(const char *dir, const char *sock, char *out, char *err,
 
 TEST_F(e2e, volumes)
 {
-	char out[4096], err[4096];
+	char out[OUTLEN], err[OUTLEN];
 	struct stat sb;
 
 	ASSERT_EQ(0, stat(self->sock, &sb));
@@ -148,8 +159,9 @@ TEST_F(e2e, volumes)
 	EXPECT_EQ(NULL, strstr(out, "vm1"));
 
 	ASSERT_EQ(0, CTL("status"));
-	EXPECT_NE(NULL, strstr(out, "epoch: 1\nkernel: disabled\n"));
-	EXPECT_NE(NULL, strstr(out, "default  1   1       128  1"));
+	EXPECT_NE(NULL, strstr(out, "mode: embedded\nepoch: 1\nkernel: disabled\n"));
+	EXPECT_NE(NULL, strstr(out, "default  1   1       1    128  any    host  1        0 B     0.0%       128 down\n"))
+		TH_LOG("%s", out);
 
 	/* Restart: the state is still there. */
 	EXPECT_EQ(0, stop_mapd(self->mapd));
@@ -162,7 +174,7 @@ TEST_F(e2e, volumes)
 
 TEST_F(e2e, errors)
 {
-	char out[4096], err[4096];
+	char out[OUTLEN], err[OUTLEN];
 	char sock[160];
 
 	EXPECT_EQ(1, CTL("frobnicate"));
@@ -183,7 +195,7 @@ TEST_F(e2e, errors)
 
 TEST_F(e2e, daemon_register)
 {
-	char out[4096], err[4096];
+	char out[OUTLEN], err[OUTLEN];
 	json_t *req, *reply;
 	int fd;
 
@@ -207,13 +219,13 @@ TEST_F(e2e, daemon_register)
 
 	ASSERT_EQ(0, CTL("status"));
 	EXPECT_NE(NULL, strstr(out, "epoch: 2\n"));
-	EXPECT_NE(NULL, strstr(out, "1       node1  127.0.0.1:7410  ssd    100 GiB   up     -"))
+	EXPECT_NE(NULL, strstr(out, "1       node1   127.0.0.1:7410  ssd    100 GiB   0 B   up     in  128  128        -\n"))
 		TH_LOG("%s", out);
 }
 
 TEST_F(e2e, bad_clients)
 {
-	char out[4096], err[4096];
+	char out[OUTLEN], err[OUTLEN];
 	struct jl_buf b = { 0 };
 	char *big, *line = NULL;
 	int fd, idle;
@@ -260,6 +272,303 @@ TEST_F(e2e, bad_clients)
 
 	EXPECT_EQ(0, CTL("status")) TH_LOG("%s", err);
 	close(idle);
+}
+
+/* Registers a daemon as shardd would and hangs up; returns its id. */
+static long long register_daemon(const char *sock, const char *host,
+				 const char *rack, const char *class, int port)
+{
+	json_t *req, *reply;
+	long long id = -1;
+	int fd;
+
+	fd = jl_connect(sock);
+	if (fd < 0)
+		return -1;
+	req = json_pack("{s:s, s:i, s:s, s:i, s:I, s:s, s:s}",
+			"cmd", "daemon-register", "id", 0, "addr", "127.0.0.1",
+			"port", port, "capacity", (json_int_t)100 << 30,
+			"class", class, "host", host);
+	if (rack)
+		json_object_set_new(req, "rack", json_string(rack));
+	if (!jl_call(fd, req, &reply)) {
+		if (json_is_true(json_object_get(reply, "ok")))
+			id = json_integer_value(json_object_get(reply, "id"));
+		json_decref(reply);
+	}
+	json_decref(req);
+	close(fd);
+	return id;
+}
+
+/* out as JSON (from --json), or NULL. */
+static json_t *parsed(const char *out)
+{
+	return json_loads(out, 0, NULL);
+}
+
+/* The daemon with id in a "daemons" array. */
+static json_t *daemon_by_id(json_t *daemons, long long id)
+{
+	json_t *d;
+	size_t i;
+
+	json_array_foreach(daemons, i, d)
+		if (json_integer_value(json_object_get(d, "id")) == id)
+			return d;
+	return NULL;
+}
+
+TEST_F(e2e, pools)
+{
+	char out[OUTLEN], err[OUTLEN];
+	json_t *j, *p;
+
+	ASSERT_EQ(0, CTL("pool create fast --size 2 --min-size 1 --device-class ssd --failure-domain rack --pgs 16"))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("created pool fast (id 2, 2 copies, min 1, 16 PGs, class ssd, failure domain rack)\n", out);
+	EXPECT_STREQ("", err);
+	ASSERT_EQ(0, CTL("pool create slow --size 3"));
+	EXPECT_NE(NULL, strstr(out, "created pool slow (id 3, 3 copies, min 2, "));
+	EXPECT_NE(NULL, strstr(out, "class any, failure domain host)\n"));
+
+	EXPECT_EQ(1, CTL("pool create fast --size 2"));
+	EXPECT_STREQ("shardctl: pool fast already exists\n", err);
+	EXPECT_STREQ("", out);
+	EXPECT_EQ(1, CTL("pool create 'bad!' --size 2"));
+	EXPECT_NE(NULL, strstr(err, "invalid pool name"));
+	EXPECT_EQ(1, CTL("pool create big --size 9"));
+	EXPECT_STREQ("shardctl: size must be 1..5 copies\n", err);
+	EXPECT_EQ(1, CTL("pool create x --size 2 --pgs 0"));
+	EXPECT_STREQ("shardctl: pool create: --pgs 0 is out of range (1..65536)\n", err);
+	EXPECT_EQ(1, CTL("pool create x --size 2 --device-class nvme"));
+	EXPECT_STREQ("shardctl: pool create: invalid --device-class 'nvme' (ssd or hdd)\n", err);
+	EXPECT_EQ(1, CTL("pool create x --size 2 --failure-domain row"));
+	EXPECT_NE(NULL, strstr(err, "invalid --failure-domain 'row'"));
+	EXPECT_EQ(1, CTL("pool create --size 2"));
+	EXPECT_NE(NULL, strstr(err, "missing argument (usage: pool create NAME"));
+
+	ASSERT_EQ(0, CTL("pool ls"));
+	EXPECT_NE(NULL, strstr(out, "POOL     ID  COPIES  MIN  PGS  CLASS  FD    VOLUMES  USABLE  DEVIATION  PG STATES\n"
+				    "default  1   1       1    128  any    host  0        0 B     0.0%       128 down\n"
+				    "fast     2   2       1    16   ssd    rack  0        0 B     0.0%       16 down\n"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("pool ls --json"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	p = json_array_get(json_object_get(j, "pools"), 1);
+	EXPECT_STREQ("fast", json_string_value(json_object_get(p, "name")));
+	EXPECT_EQ(16, json_integer_value(json_object_get(json_object_get(p, "pg_states"), "down")));
+	EXPECT_EQ(NULL, json_object_get(j, "ok"));
+	json_decref(j);
+
+	/* Not while it has volumes. */
+	ASSERT_EQ(0, CTL("create fast/v1 --size 1G"));
+	EXPECT_EQ(1, CTL("pool rm fast"));
+	EXPECT_STREQ("shardctl: pool fast has 1 volume; remove it first\n", err);
+	ASSERT_EQ(0, CTL("ls fast"));
+	EXPECT_NE(NULL, strstr(out, "fast  v1"));
+	ASSERT_EQ(0, CTL("rm fast/v1"));
+	ASSERT_EQ(0, CTL("pool rm fast")) TH_LOG("%s", err);
+	EXPECT_STREQ("", out);
+	EXPECT_EQ(1, CTL("pool rm fast"));
+	EXPECT_STREQ("shardctl: no pool named \"fast\"\n", err);
+	EXPECT_EQ(1, CTL("pool rm"));
+	EXPECT_NE(NULL, strstr(err, "missing argument (usage: pool rm NAME)"));
+	ASSERT_EQ(0, CTL("pool ls"));
+	EXPECT_EQ(NULL, strstr(out, "fast"));
+	EXPECT_NE(NULL, strstr(out, "slow"));
+
+	EXPECT_EQ(1, CTL("pool"));
+	EXPECT_STREQ("shardctl: missing pool command (one of: create, ls, rm)\n", err);
+	EXPECT_EQ(1, CTL("pool frob"));
+	EXPECT_STREQ("shardctl: unknown command 'pool frob' (see 'shardctl help')\n", err);
+	EXPECT_EQ(0, CTL("help"));
+	EXPECT_NE(NULL, strstr(out, "  pool create   NAME --size N"));
+	EXPECT_NE(NULL, strstr(out, "  daemon out    ID "));
+	EXPECT_NE(NULL, strstr(out, "  map-show "));
+}
+
+TEST_F(e2e, daemons)
+{
+	char out[OUTLEN], err[OUTLEN];
+	json_t *j, *d;
+	int i;
+
+	/* Fake daemons send no heartbeats: keep them up meanwhile. */
+	EXPECT_EQ(0, stop_mapd(self->mapd));
+	self->mapd = start_mapd_grace(self->state, self->sock, "600");
+	ASSERT_GT(self->mapd, 0);
+	ASSERT_EQ(1, register_daemon(self->sock, "node1", "r1", "ssd", 7410));
+	ASSERT_EQ(2, register_daemon(self->sock, "node2", "r2", "ssd", 7411));
+	ASSERT_EQ(3, register_daemon(self->sock, "node3", NULL, "hdd", 7412));
+
+	ASSERT_EQ(0, CTL("daemon ls"));
+	EXPECT_NE(NULL, strstr(out, "DAEMON  DOMAIN    ADDRESS         CLASS  CAPACITY  USED  STATE  IN  PGS  PRIMARIES\n"
+				    "1       node1/r1  127.0.0.1:7410  ssd    100 GiB   0 B   up     in  "))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\n3       node3     127.0.0.1:7412  hdd    100 GiB   0 B   up     in  "));
+	EXPECT_EQ(NULL, strstr(out, "CONNECTED"));
+
+	ASSERT_EQ(0, CTL("daemon out 2"));
+	EXPECT_STREQ("", out);
+	ASSERT_EQ(0, CTL("--json daemon ls"));
+	j = parsed(out);
+	d = daemon_by_id(json_object_get(j, "daemons"), 2);
+	ASSERT_NE(NULL, d) TH_LOG("%s", out);
+	EXPECT_TRUE(json_is_false(json_object_get(d, "in")));
+	EXPECT_TRUE(json_is_true(json_object_get(d, "up")));
+	EXPECT_EQ(0, json_integer_value(json_object_get(d, "pgs")));
+	json_decref(j);
+	ASSERT_EQ(0, CTL("daemon ls"));
+	EXPECT_NE(NULL, strstr(out, "\n2       node2/r2  127.0.0.1:7411  ssd    100 GiB   0 B   up     out  0    0\n"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("daemon in 2"));
+	ASSERT_EQ(0, CTL("daemon ls --json"));
+	j = parsed(out);
+	d = daemon_by_id(json_object_get(j, "daemons"), 2);
+	EXPECT_TRUE(json_is_true(json_object_get(d, "in")));
+	EXPECT_LT(0, json_integer_value(json_object_get(d, "pgs")));
+	json_decref(j);
+
+	EXPECT_EQ(1, CTL("daemon out 99"));
+	EXPECT_STREQ("shardctl: no daemon 99\n", err);
+	EXPECT_EQ(1, CTL("daemon in x"));
+	EXPECT_STREQ("shardctl: daemon in: invalid daemon id 'x' (a whole number)\n", err);
+	EXPECT_EQ(1, CTL("daemon out"));
+	EXPECT_NE(NULL, strstr(err, "missing argument (usage: daemon out ID)"));
+	EXPECT_EQ(1, CTL("daemon rm 1"));
+	EXPECT_STREQ("shardctl: daemon 1 is up; stop it first (or mark it out)\n", err);
+
+	/* Silent daemons go down after the grace period; then rm works. */
+	EXPECT_EQ(0, stop_mapd(self->mapd));
+	self->mapd = start_mapd_grace(self->state, self->sock, "0.5");
+	ASSERT_GT(self->mapd, 0);
+	for (i = 0; i < 100; i++) {	/* up to 10 s */
+		ASSERT_EQ(0, CTL("--json daemon ls"));
+		j = parsed(out);
+		d = daemon_by_id(json_object_get(j, "daemons"), 3);
+		if (json_is_false(json_object_get(d, "up"))) {
+			json_decref(j);
+			break;
+		}
+		json_decref(j);
+		usleep(100000);
+	}
+	ASSERT_LT(i, 100) TH_LOG("daemon 3 still up: %s", out);
+	ASSERT_EQ(0, CTL("daemon rm 3")) TH_LOG("%s", err);
+	ASSERT_EQ(0, CTL("daemon ls"));
+	EXPECT_EQ(NULL, strstr(out, "node3"));
+	EXPECT_NE(NULL, strstr(out, "node1"));
+	EXPECT_EQ(1, CTL("daemon rm 3"));
+	EXPECT_STREQ("shardctl: no daemon 3\n", err);
+}
+
+TEST_F(e2e, pgs_map_and_status)
+{
+	char out[OUTLEN], err[OUTLEN], line[128];
+	json_t *j, *pg, *pool, *acting, *placement;
+	size_t i;
+
+	/* Fake daemons send no heartbeats: keep them up meanwhile. */
+	EXPECT_EQ(0, stop_mapd(self->mapd));
+	self->mapd = start_mapd_grace(self->state, self->sock, "600");
+	ASSERT_GT(self->mapd, 0);
+	ASSERT_EQ(1, register_daemon(self->sock, "node1", "r1", "ssd", 7410));
+	ASSERT_EQ(2, register_daemon(self->sock, "node2", "r1", "ssd", 7411));
+	ASSERT_EQ(3, register_daemon(self->sock, "node3", "r2", "hdd", 7412));
+	ASSERT_EQ(0, CTL("pool create rep --size 2 --pgs 8")) TH_LOG("%s", err);
+
+	/* pg ls: every PG on two hosts, the primary first. */
+	ASSERT_EQ(0, CTL("--json pg ls rep"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	ASSERT_EQ(8, json_array_size(json_object_get(j, "pgs")));
+	json_array_foreach(json_object_get(j, "pgs"), i, pg) {
+		acting = json_object_get(pg, "acting");
+		ASSERT_EQ(2, json_array_size(acting));
+		EXPECT_NE(json_integer_value(json_array_get(acting, 0)),
+			  json_integer_value(json_array_get(acting, 1)));
+		EXPECT_EQ(json_integer_value(json_array_get(acting, 0)),
+			  json_integer_value(json_object_get(pg, "primary")));
+		EXPECT_STREQ("active+clean", json_string_value(json_object_get(pg, "state")));
+	}
+	pg = json_array_get(json_object_get(j, "pgs"), 7);
+	EXPECT_STREQ("2.7", json_string_value(json_object_get(pg, "pgid")));
+	acting = json_object_get(pg, "acting");
+	snprintf(line, sizeof(line), "\n2.7  rep   active+clean  %lld,%lld  %lld,%lld     %lld\n",
+		 json_integer_value(json_array_get(json_object_get(pg, "up"), 0)),
+		 json_integer_value(json_array_get(json_object_get(pg, "up"), 1)),
+		 json_integer_value(json_array_get(acting, 0)),
+		 json_integer_value(json_array_get(acting, 1)),
+		 json_integer_value(json_array_get(acting, 0)));
+	json_decref(j);
+	ASSERT_EQ(0, CTL("pg ls rep"));
+	EXPECT_NE(NULL, strstr(out, "PG   POOL  STATE         UP   ACTING  PRIMARY\n2.0  rep   active+clean  "))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, line)) TH_LOG("%s not in %s", line, out);
+	ASSERT_EQ(0, CTL("pg ls"));
+	EXPECT_NE(NULL, strstr(out, "\n1.7f  default  active+clean  "));
+	EXPECT_EQ(1, CTL("pg ls nope"));
+	EXPECT_STREQ("shardctl: no pool named \"nope\"\n", err);
+
+	/* map-show: the text is the JSON's table, PG by PG. */
+	ASSERT_EQ(0, CTL("map-show --json"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	pool = json_array_get(json_object_get(json_object_get(j, "map"), "pools"), 1);
+	EXPECT_STREQ("rep", json_string_value(json_object_get(pool, "name")));
+	EXPECT_EQ(2, json_integer_value(json_object_get(pool, "width")));
+	acting = json_object_get(pool, "acting");
+	placement = json_object_get(pool, "placement");
+	ASSERT_EQ(16, json_array_size(acting));
+	ASSERT_EQ(16, json_array_size(placement));
+	snprintf(line, sizeof(line), "PG   ACTING  PLACEMENT\n2.0  %lld,%lld     %lld,%lld\n2.1  ",
+		 json_integer_value(json_array_get(acting, 0)),
+		 json_integer_value(json_array_get(acting, 1)),
+		 json_integer_value(json_array_get(placement, 0)),
+		 json_integer_value(json_array_get(placement, 1)));
+	json_decref(j);
+	ASSERT_EQ(0, CTL("map-show"));
+	EXPECT_EQ(0, strncmp(out, "epoch: ", 7));
+	EXPECT_NE(NULL, strstr(out, "\n\nDAEMON  ADDRESS         STATE  IN\n"
+				    "1       127.0.0.1:7410  up     in\n"));
+	EXPECT_NE(NULL, strstr(out, "\n\npool default (id 1, 128 PGs, 1 copies, min 1)\nPG    ACTING  PLACEMENT\n1.0   "))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\n\npool rep (id 2, 8 PGs, 2 copies, min 2)\n"));
+	EXPECT_NE(NULL, strstr(out, line)) TH_LOG("%s not in %s", line, out);
+
+	/* status: hosts, daemons with their domain, pools with PG states. */
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_EQ(0, strncmp(out, "mode: embedded\nepoch: ", 22)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "kernel: disabled\n\n"
+				    "HOST   DAEMONS  UP  CAPACITY\n"
+				    "node1  1        1   100 GiB\n"
+				    "node2  1        1   100 GiB\n"
+				    "node3  1        1   100 GiB\n\n"
+				    "DAEMON  DOMAIN    ADDRESS         CLASS  CAPACITY  USED  STATE  IN  PGS  PRIMARIES  CONNECTED\n"
+				    "1       node1/r1  127.0.0.1:7410  ssd    100 GiB   0 B   up     in  "))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\nrep      2   2       2    8    any    host  0        "));
+	EXPECT_NE(NULL, strstr(out, "8 active+clean\n"));
+	EXPECT_NE(NULL, strstr(out, "128 active+clean\n"));
+	EXPECT_EQ(NULL, strstr(out, "warning:"));
+	EXPECT_NE(NULL, strstr(out, "\n\nno devices mapped\n"));
+
+	ASSERT_EQ(0, CTL("status --json"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	EXPECT_STREQ("embedded", json_string_value(json_object_get(j, "mode")));
+	EXPECT_EQ(3, json_object_size(json_object_get(j, "hosts")));
+	EXPECT_EQ(2, json_array_size(json_object_get(j, "pools")));
+	EXPECT_EQ(NULL, json_object_get(j, "ok"));
+	json_decref(j);
+
+	/* A daemon out: its PGs move, and status says so. */
+	ASSERT_EQ(0, CTL("daemon out 3"));
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_NE(NULL, strstr(out, "\n3       node3/r2  127.0.0.1:7412  hdd    100 GiB   0 B   up     out  0    0          -\n"))
+		TH_LOG("%s", out);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Cluster mode: the state lives in etcd (see cluster_doc.c for the two
+ * documents), every mapd watches it and keeps its kernel and its local
+ * daemons in step, and the mapd holding the leader key (created with its
+ * lease) alone computes placement and writes each new epoch.
+ *
+ * Keys, under /shard/CLUSTER/:
+ *   config       the config document (any mapd, compare-and-swap)
+ *   map          the map document (the leader, guarded by its key)
+ *   leader       the leader's name, bound to its lease
+ *   mapds/NAME   one per running mapd, bound to its lease
+ *   alive/ID     one per daemon heartbeating to some mapd, bound to that
+ *                mapd's lease: a daemon is up while its key exists
+ *
+ * etcd calls are made from the main loop with a short timeout; the watch
+ * runs in a thread of its own and only wakes the main loop up.
+ */
+#ifndef _MAPD_CLUSTER_H
+#define _MAPD_CLUSTER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct mapd;
+
+struct mapd_cluster_opts {
+	const char *endpoints;	/* etcd client URLs, comma-separated */
+	const char *name;	/* cluster name: the key prefix */
+	const char *self;	/* this mapd's name (its host) */
+	long timeout_ms;	/* per etcd request */
+};
+
+/*
+ * Joins the cluster, or creates it from m's state when etcd has none.
+ * etcd being unreachable is not an error: the mapd serves the state it
+ * has (its state file is the cache of the last map) and retries.
+ */
+int cluster_start(struct mapd *m, const struct mapd_cluster_opts *o);
+void cluster_stop(struct mapd *m);
+
+/* Readable when the watch saw a change; then call cluster_refresh(). */
+int cluster_event_fd(struct mapd *m);
+void cluster_refresh(struct mapd *m);
+/* Lease, liveness keys, election and leader duties; about once a second. */
+void cluster_tick(struct mapd *m);
+
+/*
+ * Writes m->st's config to etcd (compare-and-swap). On a conflict the
+ * snapshot is restored, the state refreshed and -EAGAIN returned: the
+ * caller runs its command again.
+ */
+int cluster_commit(struct mapd *m, json_t *snap, char *err, size_t errlen);
+
+/* A local daemon's heartbeat: keeps its alive key. */
+void cluster_heartbeat(struct mapd *m, uint32_t id, uint64_t used);
+
+/* A local daemon's session closed: its alive key goes at once. */
+void cluster_daemon_gone(struct mapd *m, uint32_t id);
+
+/* "mode", "leader", "etcd" fields of the status reply. */
+void cluster_status(struct mapd *m, json_t *reply);
+
+#endif /* _MAPD_CLUSTER_H */

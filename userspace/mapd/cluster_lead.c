@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The leader's work: from the config, the alive keys and the current
+ * map, compute the next map; write it with the next epoch only if it
+ * differs, guarded by our leader key, so that a leader that lost its
+ * key can never write. A daemon down for longer than out_after is
+ * marked out in the config, which moves its PGs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../etcd/etcd.h"
+#include "cluster.h"
+#include "cluster_doc.h"
+#include "cluster_int.h"
+#include "log.h"
+#include "mapd.h"
+#include "place.h"
+
+static double down_since(struct mapd_cluster *cl, uint32_t id, bool up)
+{
+	struct cluster_down *d;
+	size_t i;
+
+	for (i = 0; i < cl->ndowns; i++)
+		if (cl->downs[i].id == id) {
+			if (up)
+				cl->downs[i] = cl->downs[--cl->ndowns];
+			return up ? 0 : cl->downs[i].since;
+		}
+	if (up)
+		return 0;
+	d = realloc(cl->downs, (cl->ndowns + 1) * sizeof(*d));
+	if (!d)
+		return 0;
+	cl->downs = d;
+	cl->downs[cl->ndowns].id = id;
+	cl->downs[cl->ndowns].since = mapd_now();
+	return cl->downs[cl->ndowns++].since;
+}
+
+/* Marks daemons out that have been down too long; true if it wrote. */
+static bool mark_out(struct mapd *m)
+{
+	double now = mapd_now();
+	bool any = false;
+	char err[256];
+	json_t *snap;
+	size_t i;
+
+	if (m->out_after <= 0)
+		return false;
+	snap = mapd_snapshot(m);
+	for (i = 0; i < m->st.ndaemons; i++) {
+		struct mapd_daemon *d = &m->st.daemons[i];
+		double since;
+
+		if (!d->in)
+			continue;
+		since = down_since(m->cl, d->id,
+				   cluster_is_alive(m->cl, d->id));
+		if (since && now - since > m->out_after) {
+			log_warn("daemon %u is out: down for %.0f s; its PGs move",
+				 d->id, now - since);
+			d->in = false;
+			any = true;
+		}
+	}
+	if (!any) {
+		json_decref(snap);
+		return false;
+	}
+	if (cluster_commit(m, snap, err, sizeof(err)))
+		log_warn("cannot mark daemons out: %s", err);
+	return true;
+}
+
+void cluster_lead(struct mapd *m)
+{
+	struct mapd_cluster *cl = m->cl;
+	struct mapd_state st;
+	json_t *snap, *map = NULL;
+	char err[256], k[512], *doc = NULL;
+	int64_t rev;
+	size_t i;
+	int ret;
+
+	static int depth;	/* refresh -> lead -> refresh: keep it short */
+
+	if (!cl->leader || !cl->joined || !cl->config || depth > 1)
+		return;
+	if (mark_out(m))
+		return;		/* the config changed: placed from there */
+
+	/* Our state is config + the current map: tables to move from. */
+	snap = mapd_snapshot(m);
+	ret = snap ? state_from_json(&st, snap, err, sizeof(err)) : -ENOMEM;
+	json_decref(snap);
+	if (ret) {
+		log_err("leader: cannot copy the state: %s", err);
+		return;
+	}
+	for (i = 0; i < st.ndaemons; i++)
+		st.daemons[i].up = cluster_is_alive(cl, st.daemons[i].id);
+	if (mapd_place(&st) < 0)
+		goto out;
+	map = cluster_map_json(&st);
+	if (!map)
+		goto out;
+	if (cl->map && !cl->map_unreadable && cluster_map_same(map, cl->map))
+		goto out;	/* nothing to say */
+
+	st.epoch = cl->map ? m->st.epoch + 1 : st.epoch;
+	json_object_set_new(map, "epoch", json_integer(st.epoch));
+	doc = json_dumps(map, JSON_COMPACT);
+	if (!doc)
+		goto out;
+	snprintf(k, sizeof(k), "%smap", cl->prefix);
+	snprintf(err, sizeof(err), "%sleader", cl->prefix);
+	ret = etcd_cas(cl->e, k, doc, strlen(doc), cl->map_rev, 0, err,
+		       cl->leader_rev, &rev);
+	if (ret == -ECANCELED) {
+		/* Someone wrote before us, or we are no longer leader. */
+		depth++;
+		cluster_refresh(m);
+		depth--;
+		goto out;
+	}
+	if (ret) {
+		cluster_unreachable(cl, "writing the map");
+		goto out;
+	}
+	log_info("leader: wrote map epoch %llu", (unsigned long long)st.epoch);
+	/* The watch brings it back to every mapd, us included. */
+out:
+	free(doc);
+	json_decref(map);
+	state_free(&st);
+}

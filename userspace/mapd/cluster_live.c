@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Liveness in cluster mode. This mapd's lease (TTL: the grace period)
+ * carries its mapds/NAME key, the leader key when it leads, and an
+ * alive/ID key for each daemon heartbeating to it. A daemon that stops
+ * heartbeating loses its key after the grace period; a host that dies
+ * loses all of its keys when its lease runs out. The leader turns keys
+ * into up and down.
+ */
+#include <linux/shard.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../etcd/etcd.h"
+#include "cluster.h"
+#include "cluster_int.h"
+#include "log.h"
+#include "mapd.h"
+
+/* Refresh an alive key's "used" at most this often (seconds). */
+#define USED_REFRESH	10.0
+
+static void alive_key(struct mapd_cluster *cl, uint32_t id, char *buf,
+		      size_t len)
+{
+	snprintf(buf, len, "%salive/%u", cl->prefix, id);
+}
+
+void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
+			const struct etcd_kv *kv)
+{
+	struct cluster_alive *a;
+	unsigned long id;
+	json_t *j;
+	char *end;
+
+	id = strtoul(id_str, &end, 10);
+	if (*end || !id || id >= SHARD_MAX_DAEMON_ID)
+		return;
+	if (cl->nalive == cl->alive_cap) {
+		size_t cap = cl->alive_cap ? cl->alive_cap * 2 : 16;
+
+		a = realloc(cl->alive, cap * sizeof(*a));
+		if (!a)
+			return;
+		cl->alive = a;
+		cl->alive_cap = cap;
+	}
+	a = &cl->alive[cl->nalive++];
+	a->id = id;
+	a->used = 0;
+	j = json_loadb(kv->value, kv->value_len, 0, NULL);
+	if (json_is_integer(json_object_get(j, "used")))
+		a->used = json_integer_value(json_object_get(j, "used"));
+	json_decref(j);
+}
+
+bool cluster_is_alive(struct mapd_cluster *cl, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nalive; i++)
+		if (cl->alive[i].id == id)
+			return true;
+	return false;
+}
+
+void cluster_used(struct mapd_cluster *cl, struct mapd_daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nlocal; i++)
+		if (cl->local[i].id == d->id) {
+			d->used = cl->local[i].used;
+			return;
+		}
+	for (i = 0; i < cl->nalive; i++)
+		if (cl->alive[i].id == d->id)
+			d->used = cl->alive[i].used;
+}
+
+static int put_alive(struct mapd_cluster *cl, struct cluster_local *l)
+{
+	char k[512], v[64];
+	int ret;
+
+	alive_key(cl, l->id, k, sizeof(k));
+	snprintf(v, sizeof(v), "{\"used\":%llu}", (unsigned long long)l->used);
+	ret = etcd_put(cl->e, k, v, strlen(v), cl->lease);
+	if (ret) {
+		cluster_unreachable(cl, "writing a daemon's alive key");
+		return ret;
+	}
+	l->key_put = true;
+	l->put_used = l->used;
+	l->put_at = mapd_now();
+	return 0;
+}
+
+void cluster_heartbeat(struct mapd *m, uint32_t id, uint64_t used)
+{
+	struct mapd_cluster *cl = m->cl;
+	struct cluster_local *l = NULL;
+	size_t i;
+
+	for (i = 0; i < cl->nlocal; i++)
+		if (cl->local[i].id == id)
+			l = &cl->local[i];
+	if (!l) {
+		l = realloc(cl->local, (cl->nlocal + 1) * sizeof(*l));
+		if (!l)
+			return;
+		cl->local = l;
+		l = &cl->local[cl->nlocal++];
+		memset(l, 0, sizeof(*l));
+		l->id = id;
+		log_info("daemon %u heartbeats here", id);
+	}
+	l->last_hb = mapd_now();
+	l->used = used;
+	/* A daemon coming back should be up again without waiting a tick. */
+	if (!l->key_put && cl->lease && cl->reachable)
+		put_alive(cl, l);
+}
+
+void cluster_daemon_gone(struct mapd *m, uint32_t id)
+{
+	struct mapd_cluster *cl = m->cl;
+	char k[512];
+	size_t i;
+
+	for (i = 0; i < cl->nlocal; i++) {
+		struct cluster_local *l = &cl->local[i];
+
+		if (l->id != id)
+			continue;
+		/* Silent from now on: the tick drops the key if we cannot. */
+		l->last_hb = 0;
+		if (l->key_put && cl->reachable) {
+			alive_key(cl, id, k, sizeof(k));
+			if (etcd_delete(cl->e, k) >= 0) {
+				l->key_put = false;
+				log_warn("daemon %u is down: its session closed",
+					 id);
+			} else {
+				cluster_unreachable(cl, "dropping an alive key");
+			}
+		}
+	}
+}
+
+/* A fresh lease: our keys come back with it. */
+static int new_lease(struct mapd_cluster *cl)
+{
+	char k[512];
+	size_t i;
+	int ret;
+
+	ret = etcd_lease_grant(cl->e, cl->ttl, &cl->lease);
+	if (ret) {
+		cl->lease = 0;
+		cluster_unreachable(cl, "granting a lease");
+		return ret;
+	}
+	snprintf(k, sizeof(k), "%smapds/%s", cl->prefix, cl->self);
+	ret = etcd_put(cl->e, k, "{}", 2, cl->lease);
+	if (ret) {
+		cluster_unreachable(cl, "registering this mapd");
+		return ret;
+	}
+	for (i = 0; i < cl->nlocal; i++)
+		cl->local[i].key_put = false;
+	cluster_reachable(cl);
+	cl->next_keepalive = mapd_now() + cl->ttl / 3.0;
+	return 0;
+}
+
+static void keep_lease(struct mapd_cluster *cl)
+{
+	int64_t left;
+	int ret;
+
+	if (!cl->lease) {
+		new_lease(cl);
+		return;
+	}
+	if (mapd_now() < cl->next_keepalive)
+		return;
+	ret = etcd_lease_keepalive(cl->e, cl->lease, &left);
+	if (ret == -ENOENT) {
+		log_warn("etcd: our lease expired; taking a new one");
+		cl->lease = 0;
+		if (cl->leader)
+			log_warn("no longer the leader (lease expired)");
+		cl->leader = false;
+		new_lease(cl);
+		return;
+	}
+	if (ret) {
+		cluster_unreachable(cl, "renewing our lease");
+		return;
+	}
+	cluster_reachable(cl);
+	cl->next_keepalive = mapd_now() + cl->ttl / 3.0;
+}
+
+static void keep_alive_keys(struct mapd *m)
+{
+	struct mapd_cluster *cl = m->cl;
+	double now = mapd_now();
+	char k[512];
+	size_t i;
+
+	for (i = 0; i < cl->nlocal && cl->lease; i++) {
+		struct cluster_local *l = &cl->local[i];
+		bool silent = now - l->last_hb > m->grace;
+
+		if (silent && l->key_put) {
+			alive_key(cl, l->id, k, sizeof(k));
+			if (etcd_delete(cl->e, k) < 0) {
+				cluster_unreachable(cl, "dropping an alive key");
+				return;
+			}
+			l->key_put = false;
+			log_warn("daemon %u is silent for %.0f s", l->id,
+				 now - l->last_hb);
+		} else if (!silent && (!l->key_put ||
+			   (l->used != l->put_used &&
+			    now - l->put_at > USED_REFRESH))) {
+			if (put_alive(cl, l))
+				return;
+		}
+	}
+}
+
+static void campaign(struct mapd *m)
+{
+	struct mapd_cluster *cl = m->cl;
+	struct etcd_kv cur;
+	int64_t rev;
+	char k[512];
+	int ret;
+
+	if (cl->leader || !cl->lease || cl->leader_name[0])
+		return;
+	snprintf(k, sizeof(k), "%sleader", cl->prefix);
+	ret = etcd_create(cl->e, k, cl->self, strlen(cl->self), cl->lease,
+			  &cur, &rev);
+	if (ret == -EEXIST) {
+		snprintf(cl->leader_name, sizeof(cl->leader_name), "%s",
+			 cur.value);
+		etcd_kv_free(&cur);
+		return;
+	}
+	if (ret) {
+		cluster_unreachable(cl, "campaigning");
+		return;
+	}
+	cl->leader = true;
+	cl->leader_rev = rev;
+	snprintf(cl->leader_name, sizeof(cl->leader_name), "%s", cl->self);
+	free(cl->downs);
+	cl->downs = NULL;
+	cl->ndowns = 0;
+	log_info("leading cluster %s", cl->name);
+	cluster_lead(m);
+}
+
+void cluster_tick(struct mapd *m)
+{
+	struct mapd_cluster *cl = m->cl;
+	bool was_reachable = cl->reachable;
+
+	if (!cl->reachable && mapd_now() < cl->next_try)
+		return;
+	if (!cl->joined && cluster_join(m))
+		return;
+	keep_lease(cl);
+	/* No more requests to wait for: one timeout per try is enough. */
+	if (!cl->lease || !cl->reachable)
+		return;
+	keep_alive_keys(m);
+	/* Back from an outage: catch up before acting on old news. */
+	if (!was_reachable && cl->reachable)
+		cluster_refresh(m);
+	campaign(m);
+	if (cl->leader)
+		cluster_lead(m);
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Placement for shard-mapd. Failure domains are names (a host, a rack, a
+ * site); a daemon with no rack (or site) is a domain of its own at that
+ * level, named after the level below, so that a pool asking for racks
+ * still never puts two copies on one host.
+ */
+#include <linux/shard.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../placement/placement.h"
+#include "place.h"
+
+bool mapd_pool_takes(const struct mapd_pool *p, const struct mapd_daemon *d)
+{
+	return d->in && d->capacity &&
+	       (!p->class[0] || !strcmp(p->class, d->class));
+}
+
+static void domain_name(const struct mapd_daemon *d,
+			enum mapd_domain_level l, char *buf, size_t len)
+{
+	if (l == MAPD_FD_DAEMON)
+		snprintf(buf, len, "daemon/%u", d->id);
+	else if (l == MAPD_FD_SITE && d->site[0])
+		snprintf(buf, len, "site/%s", d->site);
+	else if (l >= MAPD_FD_RACK && d->rack[0])
+		snprintf(buf, len, "rack/%s", d->rack);
+	else
+		snprintf(buf, len, "host/%s", d->host);
+}
+
+/* Domain numbers in order of first appearance over daemons by id. */
+static int domain_ids(const struct mapd_state *st, const struct mapd_pool *p,
+		      struct pl_device *devs, size_t *n)
+{
+	char (*names)[MAPD_HOST_MAX + 8];
+	size_t i, k, nd = 0;
+
+	names = calloc(st->ndaemons + 1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	*n = 0;
+	for (i = 0; i < st->ndaemons; i++) {
+		const struct mapd_daemon *d = &st->daemons[i];
+		char name[sizeof(*names)];
+
+		if (!mapd_pool_takes(p, d))
+			continue;
+		domain_name(d, p->domain, name, sizeof(name));
+		for (k = 0; k < nd; k++)
+			if (!strcmp(names[k], name))
+				break;
+		if (k == nd)
+			strcpy(names[nd++], name);
+		devs[*n].id = d->id;
+		devs[*n].domain = k;
+		devs[*n].weight = d->capacity;
+		(*n)++;
+	}
+	free(names);
+	return 0;
+}
+
+/*
+ * Moves the acting sets toward the placement where no data is lost by
+ * it; see struct mapd_pool. Returns whether anything changed.
+ */
+static int update_acting(struct mapd_state *st, struct mapd_pool *p)
+{
+	size_t nslots = (size_t)p->pg_count * p->size;
+	uint32_t pg, j, k;
+	bool changed = false;
+	uint32_t *row;
+
+	row = malloc(p->size * sizeof(*row));
+	if (!row)
+		return -ENOMEM;
+	if (!p->acting) {
+		p->acting = malloc(nslots * sizeof(*p->acting));
+		if (!p->acting) {
+			free(row);
+			return -ENOMEM;
+		}
+		memcpy(p->acting, p->table, nslots * sizeof(*p->acting));
+		free(row);
+		return 1;
+	}
+	for (pg = 0; pg < p->pg_count; pg++) {
+		uint32_t *old = &p->acting[(size_t)pg * p->size];
+		const uint32_t *want = &p->table[(size_t)pg * p->size];
+
+		k = 0;
+		if (p->nvols) {
+			/* Members that still hold data stay, in order. */
+			for (j = 0; j < p->size; j++) {
+				struct mapd_daemon *d = old[j] == SHARD_DAEMON_NONE ?
+					NULL : state_daemon(st, old[j]);
+
+				if (d && d->in)
+					row[k++] = old[j];
+			}
+		}
+		if (!k)
+			memcpy(row, want, p->size * sizeof(*row));
+		while (k && k < p->size)
+			row[k++] = SHARD_DAEMON_NONE;
+		if (memcmp(row, old, p->size * sizeof(*row))) {
+			memcpy(old, row, p->size * sizeof(*row));
+			changed = true;
+		}
+	}
+	free(row);
+	return changed;
+}
+
+static int place_pool(struct mapd_state *st, struct mapd_pool *p)
+{
+	size_t nslots = (size_t)p->pg_count * p->size, n, i;
+	struct pl_result res = { 0 };
+	struct pl_device *devs;
+	struct pl_input in;
+	int ret, changed;
+
+	devs = calloc(st->ndaemons + 1, sizeof(*devs));
+	if (!devs)
+		return -ENOMEM;
+	ret = domain_ids(st, p, devs, &n);
+	if (ret)
+		goto out;
+	if (!n) {
+		/* Nothing to place on: every slot empty. */
+		res.table = malloc(nslots * sizeof(*res.table));
+		if (!res.table) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < nslots; i++)
+			res.table[i] = SHARD_DAEMON_NONE;
+		res.empty_slots = nslots;
+	} else {
+		in = (struct pl_input){
+			.devs = devs, .ndevs = n, .pg_count = p->pg_count,
+			.width = p->size, .ordered = true, .prev = p->table,
+		};
+		ret = placement_compute(&in, &res);
+		if (ret)
+			goto out;
+	}
+	changed = !p->table ||
+		  memcmp(p->table, res.table, nslots * sizeof(*p->table));
+	free(p->table);
+	p->table = res.table;
+	res.table = NULL;
+	p->usable = res.member_bytes * p->pg_count;
+	p->max_dev = res.max_dev;
+	p->empty_slots = res.empty_slots;
+	p->moved = res.moved;
+	free(p->capped);
+	p->capped = calloc(res.nstats + 1, sizeof(*p->capped));
+	p->ncapped = 0;
+	for (i = 0; p->capped && i < res.nstats; i++)
+		if (res.stats[i].capped)
+			p->capped[p->ncapped++] = res.stats[i].id;
+	placement_result_free(&res);
+	ret = update_acting(st, p);
+	if (ret >= 0)
+		ret |= changed;
+out:
+	free(devs);
+	return ret;
+}
+
+int mapd_place(struct mapd_state *st)
+{
+	int ret, changed = 0;
+	size_t i;
+
+	for (i = 0; i < st->npools; i++) {
+		ret = place_pool(st, &st->pools[i]);
+		if (ret < 0)
+			return ret;
+		changed |= ret;
+	}
+	return changed;
+}
+
+static bool daemon_up(const struct mapd_state *st, uint32_t id)
+{
+	struct mapd_daemon *d;
+
+	if (id == SHARD_DAEMON_NONE)
+		return false;
+	d = state_daemon((struct mapd_state *)st, id);
+	return d && d->up;
+}
+
+uint32_t *mapd_acting_table(const struct mapd_state *st,
+			    const struct mapd_pool *p)
+{
+	size_t nslots = (size_t)p->pg_count * p->size;
+	uint32_t *t = malloc(nslots * sizeof(*t) + 1);
+	uint32_t pg, j, k;
+
+	if (!t)
+		return NULL;
+	for (pg = 0; pg < p->pg_count; pg++) {
+		uint32_t *row = &t[(size_t)pg * p->size];
+
+		k = 0;
+		for (j = 0; p->acting && j < p->size; j++) {
+			uint32_t id = p->acting[(size_t)pg * p->size + j];
+
+			if (daemon_up(st, id))
+				row[k++] = id;
+		}
+		while (k < p->size)
+			row[k++] = SHARD_DAEMON_NONE;
+	}
+	return t;
+}
+
+const char *mapd_pg_state(const struct mapd_state *st,
+			  const struct mapd_pool *p, uint32_t pg)
+{
+	size_t at = (size_t)pg * p->size;
+	uint32_t j, acting = 0, up = 0;
+	bool remapped;
+
+	if (!p->acting || !p->table)
+		return "unplaced";
+	for (j = 0; j < p->size; j++) {
+		uint32_t id = p->acting[at + j];
+
+		acting += id != SHARD_DAEMON_NONE;
+		up += daemon_up(st, id);
+	}
+	remapped = memcmp(&p->acting[at], &p->table[at],
+			  p->size * sizeof(*p->table));
+	if (!up)
+		return "down";
+	if (up < p->min_size)
+		return remapped ? "inactive+remapped" : "inactive";
+	if (acting < p->size)
+		return remapped ? "active+undersized+remapped" :
+				  "active+undersized";
+	if (up < acting)
+		return remapped ? "active+degraded+remapped" :
+				  "active+degraded";
+	return remapped ? "active+remapped" : "active+clean";
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * From the cluster state to PG tables: which daemons hold each PG
+ * (placement, userspace/placement does the work) and which of them serve
+ * it now (the acting set, what the kernel and the daemons are given).
+ */
+#ifndef _MAPD_PLACE_H
+#define _MAPD_PLACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "state.h"
+
+/*
+ * Recomputes the placement of every pool from the daemons that are in
+ * (up or down) and of the pool's class, keeping what it can of the
+ * previous tables, then moves acting sets where that loses no data (see
+ * struct mapd_pool). Returns 1 when some table changed, 0 when none
+ * did, -ENOMEM. Also refreshes each pool's usable, max_dev, empty_slots
+ * and moved.
+ */
+int mapd_place(struct mapd_state *st);
+
+/*
+ * Pool p's acting table as the kernel gets it (pg_count * size ids,
+ * malloc'ed): for each PG its acting members that are up, in order,
+ * then SHARD_DAEMON_NONE. Member 0 is the primary; a PG with no member up has
+ * none, and I/O to it waits. NULL on ENOMEM.
+ */
+uint32_t *mapd_acting_table(const struct mapd_state *st,
+			    const struct mapd_pool *p);
+
+/* Whether pool p places data on daemon d: in, of the pool's class. */
+bool mapd_pool_takes(const struct mapd_pool *p, const struct mapd_daemon *d);
+
+/* PG states as shardctl shows them. */
+const char *mapd_pg_state(const struct mapd_state *st,
+			  const struct mapd_pool *p, uint32_t pg);
+
+#endif /* _MAPD_PLACE_H */
