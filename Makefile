@@ -22,7 +22,8 @@ KDIR ?= /lib/modules/$(KVER)/build
 DEBUG_KERNEL = $(shell tests/vm/get-debug-kernel 2>/dev/null)
 CHECKPATCH ?= $(abspath ../shared/tools/checkpatch/checkpatch.pl)
 
-USERSPACE := userspace/shardd userspace/mapd tools/shardctl tests/tools
+USERSPACE := userspace/placement userspace/etcd userspace/shardd userspace/mapd \
+	tools/shardctl tests/tools
 
 all: module userspace
 

@@ -1,0 +1,348 @@
+#!/bin/bash
+# 95-cluster: cluster mode end to end. Three simulated hosts h1..h3
+# (network namespaces on one bridge), each with an etcd member, a
+# shard-mapd and two storage daemons; h1's mapd drives the kernel, whose
+# volume lives in a single-copy pool spread over all of them.
+#  1. all mapds agree on the leader (h2), six daemons up, etcd ok;
+#  2. pools, a volume, fio write + verify through h1;
+#  3. h3 dies (kill -9 of everything) under a verifying reader: its
+#     daemons go down within grace + a few seconds, a two-copy pool's
+#     primaries move off h3, the single-copy pool's PGs on h3 are down and
+#     their I/O waits; h3 comes back and the reader finishes clean;
+#  4. the leader's host h2 dies: a new leader, whose map (h2 down) reaches
+#     the kernel; h2 comes back;
+#  5. a daemon joins under random writes: a new epoch reaches the kernel,
+#     nothing is lost (PGs stay where their data is), all data verifies;
+#  6. all etcd members stop: I/O goes on, status says etcd is unreachable;
+#     they come back and status is ok again.
+# Times are measured on the guest's uptime clock from the stamped logs
+# and the kernel's epochs (not from polling, which is slow under TCG) and
+# printed as TAP comments.
+. "$(dirname "$0")/../../lib/test_common.sh"
+. "$(dirname "$0")/../../lib/shard_common.sh"
+. "$(dirname "$0")/../../lib/cluster_common.sh"
+
+[ -n "${SHARD_VM_KERNEL:-}" ] || ktap_skip_all "runs in the VM"
+_require_cmd fio
+_cluster_setup 3
+
+t_start=$(_cluster_now)
+# TCG moves a few MiB/s through three namespaces (less on the debug
+# kernel): the volume is small. SHARD_CLUSTER_VOL_MB (a multiple of 4)
+# picks another size.
+VOL_MB=${SHARD_CLUSTER_VOL_MB:-$(_shard_scaled 96 32)}
+[ $((VOL_MB % 4)) = 0 ] && [ "$VOL_MB" -ge 16 ] ||
+	_die "SHARD_CLUSTER_VOL_MB=$VOL_MB: want a multiple of 4, at least 16"
+VOL=${VOL_MB}M
+HALF=$((VOL_MB / 2))M
+QUARTER_MB=$((VOL_MB / 4))
+dev=
+
+for h in h1 h2 h3; do
+	_cluster_etcd_start $h
+done
+_cluster_etcd_wait 90 || _die "etcd did not come up"
+t_etcd=$(_cluster_now)
+# h2 first, so that it leads: losing the leader's host (case 4) then does
+# not take the kernel's mapd (h1) with it. One kernel in the VM: only h1's
+# mapd talks to it.
+_cluster_mapd_start h2 --no-kernel
+_cluster_wait h2 30 "j['leader'] == 'h2'" >/dev/null || _die "h2 does not lead"
+_cluster_mapd_start h1
+_cluster_mapd_start h3 --no-kernel
+for h in h1 h2 h3; do
+	_cluster_daemon_spawn $h d1 2G
+	_cluster_daemon_spawn $h d2 4G
+done
+for h in h1 h2 h3; do
+	_cluster_daemon_wait $h d1
+	_cluster_daemon_wait $h d2
+done
+ktap_plan 6
+ktap_diag "VOL ${VOL}; etcd up in $(_cluster_secs "$t_start" "$t_etcd") s, mapds and daemons started in $(_cluster_secs "$t_etcd" "$(_cluster_now)") s"
+
+# run_fio NAME FIO_ARGS...: fio on the volume with crc32c verification
+# (the first FIO_ARGS may override); fails on any I/O or verify error.
+run_fio() {
+	local name=$1 rc=0
+	shift
+	fio --name="$name" --filename="$dev" --ioengine=libaio --direct=1 \
+		--iodepth=16 --verify=crc32c --verify_fatal=1 "$@" \
+		>"$SHARD_T/fio-$name.log" 2>&1 || rc=$?
+	fio_check "$name" "$rc"
+}
+
+# fio_check NAME RC: judges fio-NAME.log; diag with its throughput.
+fio_check() {
+	local log=$SHARD_T/fio-$1.log
+	if [ "$2" -ne 0 ] ||
+	   grep -qE 'err= *[1-9]|verify: bad|verify failed|fio: (pid|io_u error)' "$log"; then
+		ktap_diag "fio $1 failed (exit $2):"
+		tail -30 "$log" | sed 's/^/# fio: /'
+		return 1
+	fi
+	ktap_diag "fio $1: $(grep -E '^ +(READ|WRITE):' "$log" |
+		sed -E 's/^ +//; s/ \([^)]*\)//g' | paste -sd';')"
+}
+
+# all_up N: the condition "N daemons, all up".
+all_up() { echo "len(j['daemons']) == $1 and all(d['up'] for d in j['daemons'])"; }
+
+# The kernel installed the map h1's mapd holds.
+kernel_in_step() {
+	local k m
+	k=$(_cluster_kernel_epoch)
+	m=$(_cluster_get h1 "j['epoch']" 2>/dev/null)
+	[ -n "$k" ] && [ "$k" = "$m" ]
+}
+
+wait_kernel_in_step() {
+	_wait_for kernel_in_step "$1" && return 0
+	ktap_diag "kernel epoch $(_cluster_kernel_epoch), h1's mapd epoch $(_cluster_get h1 "j['epoch']")"
+	return 1
+}
+
+# at_most SECS LIMIT WHAT: diag and fail when SECS is empty or > LIMIT.
+at_most() {
+	if [ -z "$1" ]; then
+		ktap_diag "$3: did not happen"
+		return 1
+	fi
+	awk -v s="$1" -v l="$2" 'BEGIN { exit !(s <= l) }' && return 0
+	ktap_diag "$3: $1 s, more than $2 s"
+	return 1
+}
+
+# Before a host is killed, etcd's own leader goes to h1 (which is never
+# killed alone): when the killed host holds it, etcd first elects another
+# (one election timeout, 2.5 s, or more) and then extends every lease by
+# that timeout, so a dead mapd's keys live 5 s or more longer: measured 11
+# to 15 s from kill to "down" or to a new leader instead of 5 to 7. That
+# is etcd's behaviour, not shard's; the test measures shard's part.
+etcd_leader_h1() {
+	_cluster_etcd_move_leader h1 ||
+		ktap_diag "could not move etcd's leader to h1 (it is on $(_cluster_etcd_leader))"
+}
+
+# --- 1 ----------------------------------------------------------------------
+t_cluster_up() {
+	local h
+	for h in h1 h2 h3; do
+		_cluster_wait $h 30 "j['leader'] == 'h2' and j['etcd']['state'] == 'ok' and sorted(j['mapds']) == ['h1', 'h2', 'h3'] and $(all_up 6)" >/dev/null ||
+			{ ktap_diag "$h's view is not as expected"; return 1; }
+	done
+	_cluster_wait h1 10 "j['kernel']['state'] == 'ok'" >/dev/null ||
+		{ ktap_diag "h1's mapd is not talking to the kernel"; return 1; }
+	wait_kernel_in_step 10
+}
+ktap_test cluster-up t_cluster_up
+
+# --- 2 ----------------------------------------------------------------------
+t_pool_volume_fio() {
+	local t0
+	t0=$(_cluster_now)
+	_cluster_ctl h1 pool create p1 --size 1 --pgs 64 >/dev/null &&
+	_cluster_ctl h1 pool create p2 --size 2 --pgs 32 >/dev/null &&
+	_cluster_ctl h1 create p1/vol --size "$VOL" >/dev/null || return 1
+	dev=$(_cluster_ctl h1 map p1/vol) || return 1
+	_wait_for "[ -b $dev ]" 10 || { ktap_diag "$dev did not appear"; return 1; }
+	# Another host's mapd sees the same pools (through etcd).
+	_cluster_wait h3 10 "sorted(p['name'] for p in j['pools']) == ['default', 'p1', 'p2']" pool ls >/dev/null ||
+		return 1
+	run_fio fill --rw=write --bs=256k --size="$VOL" --do_verify=1 || return 1
+	ktap_diag "case 2 took $(_cluster_secs "$t0" "$(_cluster_now)") s"
+}
+ktap_test pool-volume-fio t_pool_volume_fio
+[ -b "$dev" ] || _die "no volume: cannot go on"
+
+# --- 3 ----------------------------------------------------------------------
+t_host_loss() {
+	local ids p2moved p1on3 rate fpid e0 t0 t1 rc=0
+	ids=$(_cluster_get h1 "','.join(map(str, ids('h3')))") || return 1
+	p2moved=$(_cluster_get h1 "' '.join(p['pgid'] for p in j['pgs'] if p['acting'][0] in [$ids])" pg ls p2) || return 1
+	p1on3=$(_cluster_get h1 "' '.join(p['pgid'] for p in j['pgs'] if p['acting'][0] in [$ids])" pg ls p1) || return 1
+	ktap_diag "h3's daemons: $ids; its p1 PGs: $(wc -w <<<"$p1on3"), p2 primaries: $(wc -w <<<"$p2moved")"
+	# A verifying reader of the whole volume, slowed down so that it
+	# still runs when h3 is back (about 12 s of I/O without the outage).
+	rate=$((VOL_MB * 1024 / 12))k
+	fio --name=reader --filename="$dev" --ioengine=libaio --direct=1 \
+		--iodepth=16 --rw=read --bs=256k --size="$VOL" --rate="$rate" \
+		--verify=crc32c --verify_fatal=1 >"$SHARD_T/fio-reader.log" 2>&1 &
+	fpid=$!
+	sleep 1
+	kill -0 $fpid 2>/dev/null || { ktap_diag "the reader ended early"; fio_check reader 1; return 1; }
+
+	etcd_leader_h1
+	e0=$(_cluster_kernel_epoch)
+	_cluster_epochs_start
+	_cluster_mark "kill -9 h3 (etcd's leader is $(_cluster_etcd_leader))"
+	t0=$(_cluster_now)
+	_cluster_kill h3
+	# One poll for all of it (each Python start is slow under TCG):
+	# h3's daemons down; p2's primaries that were on h3 moved to other
+	# hosts; p1's PGs on h3 down, not moved; I/O waiting (held or in
+	# flight) on the device.
+	_cluster_wait h1 30 "not any(up(i) for i in ids('h3'))
+		and all(pg(x)['acting'][0] is not None and pg(x)['acting'][0] not in [$ids] for x in '$p2moved'.split())
+		and all(pg(x)['state'] == 'down' and pg(x)['up'][0] in [$ids] and pg(x)['acting'][0] in [None, $ids] for x in '$p1on3'.split())
+		and any(d['held'] + d['inflight'] > 0 for d in q('status')['devices'])" \
+		pg ls >/dev/null || {
+		rc=1
+		_cluster_get h1 "not any(up(i) for i in ids('h3'))" | grep -q True ||
+			ktap_diag "h3's daemons are not down"
+		_cluster_get h1 "all(pg(x)['acting'][0] is not None and pg(x)['acting'][0] not in [$ids] for x in '$p2moved'.split())" pg ls p2 | grep -q True ||
+			ktap_diag "p2's primaries on h3 did not move: $(_cluster_get h1 "' '.join('%s:%s' % (x, pg(x)['acting']) for x in '$p2moved'.split())" pg ls p2)"
+		_cluster_get h1 "all(pg(x)['state'] == 'down' and pg(x)['up'][0] in [$ids] and pg(x)['acting'][0] in [None, $ids] for x in '$p1on3'.split())" pg ls p1 | grep -q True ||
+			ktap_diag "p1's PGs on h3 not down (or moved): $(_cluster_get h1 "' '.join('%s:%s:%s' % (x, pg(x)['up'], pg(x)['state']) for x in '$p1on3'.split())" pg ls p1)"
+	}
+	_cluster_epochs_stop
+	t1=$(_cluster_epoch_time $((e0 + 1)))
+	ktap_diag "kill -9 h3 -> its daemons down in the kernel's map (epoch $((e0 + 1))): $(_cluster_secs "$t0" "${t1:-$t0}") s"
+	at_most "${t1:+$(_cluster_secs "$t0" "$t1")}" 10 "h3's daemons down (grace 5 s)" || rc=1
+	kill -0 $fpid 2>/dev/null ||
+		{ ktap_diag "the reader ended while h3 was down"; rc=1; }
+	ktap_diag "held/inflight while h3 is down: $(_cluster_get h1 "[(d['held'], d['inflight']) for d in j['devices']]")"
+
+	_cluster_mark "restart h3"
+	t0=$(_cluster_now)
+	_cluster_start_host h3
+	t1=$(_cluster_wait h1 60 "all(up(i) for i in ids('h3'))") ||
+		{ ktap_diag "h3's daemons not up again"; rc=1; }
+	[ -n "$t1" ] && ktap_diag "h3 restarted -> its daemons up in h1's status: $(_cluster_secs "$t0" "$t1") s"
+	wait $fpid
+	fio_check reader $? || rc=1
+	ktap_diag "case 3 took $(_cluster_secs "$t0" "$(_cluster_now)") s from the restart"
+	return $rc
+}
+ktap_test host-loss t_host_loss
+
+# --- 4 ----------------------------------------------------------------------
+t_leader_loss() {
+	local e0 t0 t1 t3 leader flaps rc=0
+	_cluster_wait h1 5 "j['leader'] == 'h2'" >/dev/null || return 1
+	etcd_leader_h1
+	e0=$(_cluster_kernel_epoch)
+	_cluster_epochs_start
+	_cluster_mark "kill -9 h2 (the leader; etcd's leader is $(_cluster_etcd_leader))"
+	t0=$(_cluster_now)
+	_cluster_kill h2
+	_cluster_wait h1 30 "j['leader'] in ('h1', 'h3') and q('status', 'h3')['leader'] == j['leader'] and not any(up(i) for i in ids('h2'))" >/dev/null ||
+		{ ktap_diag "no new leader, or h2's daemons not down, 30 s after the kill"; rc=1; }
+	leader=$(_cluster_get h1 "j['leader']")
+	wait_kernel_in_step 15 || rc=1
+	_cluster_epochs_stop
+	t1=$(_cluster_log_time h1 mapd 'leading cluster' "$t0")
+	t3=$(_cluster_log_time h3 mapd 'leading cluster' "$t0")
+	if [ -n "$t3" ] && { [ -z "$t1" ] || awk -v a="$t3" -v b="$t1" 'BEGIN { exit !(a < b) }'; }; then
+		t1=$t3
+	fi
+	ktap_diag "kill -9 h2 -> first new leader: $(_cluster_secs "$t0" "${t1:-$t0}") s (now $leader)"
+	at_most "${t1:+$(_cluster_secs "$t0" "$t1")}" 12 "new leader" || rc=1
+	flaps=$(cat "$SHARD_T"/h[13]/mapd.log | awk -v t="$t0" '
+		/^\[[0-9.]+\] / && substr($1, 2, length($1) - 2) + 0 >= t' |
+		grep -c 'no longer the leader')
+	[ "$flaps" = 0 ] ||
+		ktap_diag "leadership changed hands $flaps more time(s): $(grep -h 'no longer the leader\|lease expired' "$SHARD_T"/h[13]/mapd.log | tail -4 | paste -sd'|')"
+	t1=$(_cluster_epoch_time $((e0 + 1)))
+	ktap_diag "kill -9 h2 -> its daemons down in the kernel's map (epoch $((e0 + 1))): $(_cluster_secs "$t0" "${t1:-$t0}") s"
+	at_most "${t1:+$(_cluster_secs "$t0" "$t1")}" 15 "h2's daemons down in the kernel" || rc=1
+
+	_cluster_mark "restart h2"
+	_cluster_start_host h2
+	_cluster_wait h1 60 "$(all_up 6)" >/dev/null ||
+		{ ktap_diag "h2's daemons not up again"; rc=1; }
+	wait_kernel_in_step 15 || rc=1
+	return $rc
+}
+ktap_test leader-loss t_leader_loss
+
+# --- 5 ----------------------------------------------------------------------
+t_add_daemon() {
+	local e0 e1 fpid t0 t1 tend frc nios rc=0
+	e0=$(_cluster_kernel_epoch)
+	_cluster_epochs_start
+	# Random writes over the third quarter, slowed to about 12 s; the
+	# time fio ends goes to writer.end.
+	nios=$((QUARTER_MB * 1024 / 16))
+	rm -f "$SHARD_T/writer.end"
+	{
+		fio --name=writer --filename="$dev" --ioengine=libaio --direct=1 \
+			--iodepth=16 --rw=randwrite --bs=16k --offset="$HALF" \
+			--size="${QUARTER_MB}M" --rate_iops=0,$((nios / 12)) \
+			--verify=crc32c --verify_fatal=1 --do_verify=1 \
+			>"$SHARD_T/fio-writer.log" 2>&1
+		echo "$? $(_cluster_now)" >"$SHARD_T/writer.end"
+	} &
+	fpid=$!
+	sleep 2
+	[ ! -e "$SHARD_T/writer.end" ] ||
+		{ ktap_diag "the writer ended early"; fio_check writer 1; _cluster_epochs_stop; return 1; }
+	_cluster_mark "add h1/d3"
+	t0=$(_cluster_now)
+	_cluster_daemon_start h1 d3 2G
+	_cluster_wait h1 60 "$(all_up 7)" >/dev/null ||
+		{ ktap_diag "not 7 daemons all up"; rc=1; }
+	wait_kernel_in_step 15 || rc=1
+	_cluster_epochs_stop
+	e1=$(_cluster_kernel_epoch)
+	t1=$(_cluster_epoch_time "$e1")
+	wait $fpid
+	read -r frc tend <"$SHARD_T/writer.end"
+	if [ -n "$t1" ] && [ "$e1" -gt "$e0" ]; then
+		ktap_diag "new daemon -> epoch $((e0 + 1)) in the kernel: $(_cluster_secs "$t0" "$(_cluster_epoch_time $((e0 + 1)))") s, epoch $e1 (all up): $(_cluster_secs "$t0" "$t1") s; the writer ended $(_cluster_secs "$t1" "$tend") s later"
+		awk -v a="$t1" -v b="$tend" 'BEGIN { exit !(a < b) }' ||
+			{ ktap_diag "the writer ended before the new map: not under load"; rc=1; }
+	else
+		ktap_diag "no new epoch in the kernel (was $e0, now $e1)"
+		rc=1
+	fi
+	fio_check writer "$frc" || rc=1
+	ktap_diag "p1 PG states: $(_cluster_get h1 "', '.join('%d %s' % (n, s) for s, n in sorted(__import__('collections').Counter(p['state'] for p in j['pgs']).items()))" pg ls p1)"
+	# Everything written before (case 2) and now still reads back.
+	fio --filename="$dev" --ioengine=libaio --direct=1 --iodepth=16 \
+		--rw=read --verify=crc32c --verify_fatal=1 \
+		--name=before --offset=0 --size="$HALF" --bs=256k \
+		--name=now --offset="$HALF" --size="${QUARTER_MB}M" --bs=16k \
+		--name=after --offset=$((VOL_MB / 2 + QUARTER_MB))M \
+		--size="${QUARTER_MB}M" --bs=256k \
+		>"$SHARD_T/fio-fullcheck.log" 2>&1
+	fio_check fullcheck $? || rc=1
+	return $rc
+}
+ktap_test add-daemon-under-load t_add_daemon
+
+# --- 6 ----------------------------------------------------------------------
+t_etcd_down() {
+	local h t0 t1 rc=0
+	_cluster_mark "stop all etcd members"
+	t0=$(_cluster_now)
+	for h in h1 h2 h3; do
+		_cluster_kill $h etcd 15
+	done
+	t1=$(_cluster_wait h1 20 "j['etcd']['state'] == 'unreachable'") ||
+		{ ktap_diag "h1 does not say etcd is unreachable"; rc=1; }
+	[ -n "$t1" ] && ktap_diag "etcd stopped -> unreachable in h1's status: $(_cluster_secs "$t0" "$t1") s"
+	ktap_diag "h1: $(_cluster_ctl h1 status | head -1)"
+	run_fio etcd-down --rw=randwrite --bs=16k --size=16M --do_verify=1 || rc=1
+	_cluster_mark "restart all etcd members"
+	t0=$(_cluster_now)
+	for h in h1 h2 h3; do
+		_cluster_etcd_start $h
+	done
+	_cluster_etcd_wait 90 || { ktap_diag "etcd did not come back"; return 1; }
+	ktap_diag "etcd restarted -> healthy: $(_cluster_secs "$t0" "$(_cluster_now)") s"
+	t1=$(_cluster_wait h1 30 "all(q('status', h)['etcd']['state'] == 'ok' for h in ('h1', 'h2', 'h3'))") || {
+		rc=1
+		for h in h1 h2 h3; do
+			ktap_diag "$h: $(_cluster_ctl $h status | head -1)"
+		done
+	}
+	[ -n "$t1" ] && ktap_diag "etcd restarted -> ok in every mapd's status: $(_cluster_secs "$t0" "$t1") s"
+	_cluster_wait h1 30 "$(all_up 7) and j['leader'] is not None" >/dev/null || rc=1
+	wait_kernel_in_step 15 || rc=1
+	return $rc
+}
+ktap_test etcd-unreachable t_etcd_down
+
+ktap_diag "total $(_cluster_secs "$t_start" "$(_cluster_now)") s"
+_cluster_finished
