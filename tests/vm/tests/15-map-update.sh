@@ -99,6 +99,7 @@ _wait_for "[ -b $dev ]" 10 || _die "$dev did not appear"
 R_SIZE=$(_shard_scaled 32M 16M)
 W_SIZE=$(_shard_scaled 32M 16M)
 STEP=$(_shard_scaled 1 3)
+WAIT=$(_shard_scaled 30 90)	# seconds I/O may take once it can go
 FILL=(--name=fill --filename="$dev" --offset=0 --size="$R_SIZE" --rw=write
       --bs=16k --ioengine=libaio --direct=1 --iodepth=32 --verify=crc32c
       --verify_fatal=1)
@@ -176,7 +177,7 @@ t_move_off_stopped() {
 	local pid rc=0
 	set_map 64 1 "d0 d1 d2" "$A" || return 1
 	kill -STOP "${_shard_pid[d0]}"
-	check_r &
+	check_r --size=1M &
 	pid=$!
 	sleep 2
 	if ! kill -0 $pid 2>/dev/null; then
@@ -184,7 +185,7 @@ t_move_off_stopped() {
 		rc=1
 	fi
 	set_map 64 1 "d0 d1 d2" "$B" || rc=1
-	_wait_for "! kill -0 $pid 2>/dev/null" 30 ||
+	_wait_for "! kill -0 $pid 2>/dev/null" "$WAIT" ||
 		{ ktap_diag "reads still waiting for the stopped daemon"; rc=1; }
 	kill -CONT "${_shard_pid[d0]}"
 	wait $pid || rc=1
@@ -200,13 +201,13 @@ t_move_back() {
 	local pid rc=0
 	set_map 64 1 "d0 d1 d2" "$A" || return 1
 	kill -STOP "${_shard_pid[d0]}" "${_shard_pid[d1]}"
-	check_r &
+	check_r --size=1M &
 	pid=$!
 	sleep 2
 	set_map 64 1 "d0 d1 d2" "$B" && sleep 1 &&
 	set_map 64 1 "d0 d1 d2" "$A" && sleep 1 || rc=1
 	kill -CONT "${_shard_pid[d0]}"
-	_wait_for "! kill -0 $pid 2>/dev/null" 30 || rc=1
+	_wait_for "! kill -0 $pid 2>/dev/null" "$WAIT" || rc=1
 	kill -CONT "${_shard_pid[d1]}"
 	wait $pid || rc=1
 	return $rc
@@ -242,11 +243,11 @@ stale_count() {
 }
 PROXY_PORT=7480
 
-# Waits up to 30 s for PID; if it is still there, installs a map without
+# Waits up to $WAIT s for PID; if it is still there, installs a map without
 # d0 (which frees anything held for it) and fails.
 wait_or_release() {
 	local pid=$1 rc=0
-	if ! _wait_for "! kill -0 $pid 2>/dev/null" 30; then
+	if ! _wait_for "! kill -0 $pid 2>/dev/null" "$WAIT"; then
 		ktap_diag "I/O still waiting"
 		set_map 64 2 "d1 d2" "$B,$C"
 		rc=1
