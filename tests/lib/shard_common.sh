@@ -48,7 +48,7 @@ _shard_mapd() {
 	"$SHARD_BIN/userspace/mapd/shard-mapd" --state "$SHARD_T/state.json" \
 		--socket "$SHARD_SOCK" --foreground >>"$SHARD_T/mapd.log" 2>&1 &
 	_shard_pid[mapd]=$!
-	_wait_for '[ -S "$SHARD_SOCK" ]' 10 || _die "shard-mapd did not start"
+	_wait_for '[ -S "$SHARD_SOCK" ]' 30 || _die "shard-mapd did not start"
 }
 
 _shard_setup() {
