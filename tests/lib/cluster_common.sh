@@ -32,8 +32,11 @@
 #   _cluster_kernel_epoch     the kernel's map epoch
 #   _cluster_epochs_start, _cluster_epochs_stop   record each new kernel
 #                             epoch with the uptime it was first seen at
-#                             (polled every 0.1 s)
-#   _cluster_epoch_time E     when the kernel first had epoch E or later
+#                             (polled every 0.1 s) in kernel-epochs.txt,
+#                             and every GET_STATUS that took over 1 s
+#   _cluster_epoch_time E     when the kernel was first seen with epoch E
+#                             or later
+#   _cluster_slow_status      the slow GET_STATUS lines recorded, if any
 #   _cluster_log_time H LOG ERE SINCE   uptime of the first line of
 #                             $SHARD_T/H/LOG.log at or after SINCE matching
 #                             ERE (logs are stamped as they are written)
@@ -64,6 +67,15 @@ SHARDCTL=$SHARD_BIN/tools/shardctl/shardctl
 # Not a pyenv-style shim from PATH: under TCG its start-up costs seconds.
 _cl_python=/usr/bin/python3
 [ -x "$_cl_python" ] || _cl_python=python3
+# Timing, scaled for the debug kernel (KASAN, lockdep, kmemleak under
+# TCG run everything several times slower): etcd's heartbeat and election
+# timeout (ms; its defaults, 100 and 1000, make members under TCG call
+# elections all the time), shard-mapd's --grace (s; also its etcd lease
+# TTL) and how often _cluster_wait polls (s).
+SHARD_CLUSTER_ETCD_HEARTBEAT=${SHARD_CLUSTER_ETCD_HEARTBEAT:-$(_shard_scaled 250 500)}
+SHARD_CLUSTER_ETCD_ELECTION=${SHARD_CLUSTER_ETCD_ELECTION:-$(_shard_scaled 2500 5000)}
+SHARD_CLUSTER_GRACE=${SHARD_CLUSTER_GRACE:-$(_shard_scaled 5 10)}
+SHARD_CLUSTER_POLL=${SHARD_CLUSTER_POLL:-$(_shard_scaled 0.1 0.5)}
 _cl_n=0
 declare -A _cl_pid _cl_dsize _cl_dport _cl_daemons _cl_mapd_args
 
@@ -165,8 +177,6 @@ _cluster_etcd_start() {
 	for ((i = 1; i <= _cl_n; i++)); do
 		peers+=${peers:+,}h$i=http://10.77.0.$i:2380
 	done
-	# TCG is several times slower than hardware: etcd's default 100 ms
-	# heartbeat would make members call elections all the time.
 	_cluster_bg "$h" "$SHARD_T/$h/etcd.log" etcd --name "$h" \
 		--data-dir "$SHARD_T/$h/etcd" \
 		--listen-client-urls "http://$ip:2379" \
@@ -175,7 +185,8 @@ _cluster_etcd_start() {
 		--initial-advertise-peer-urls "http://$ip:2380" \
 		--initial-cluster "$peers" --initial-cluster-state new \
 		--initial-cluster-token shard-test \
-		--heartbeat-interval 250 --election-timeout 2500
+		--heartbeat-interval "$SHARD_CLUSTER_ETCD_HEARTBEAT" \
+		--election-timeout "$SHARD_CLUSTER_ETCD_ELECTION"
 	_cl_pid[$h/etcd]=$_cl_last
 }
 
@@ -223,7 +234,8 @@ _cluster_mapd_start() {
 		"$SHARD_BIN/userspace/mapd/shard-mapd" \
 		--etcd "$(_cluster_endpoints)" --name "$h" \
 		--state "$SHARD_T/$h/state.json" \
-		--socket "$SHARD_T/$h/mapd.sock" --foreground "${args[@]}"
+		--socket "$SHARD_T/$h/mapd.sock" --grace "$SHARD_CLUSTER_GRACE" \
+		--foreground "${args[@]}"
 	_cl_pid[$h/mapd]=$_cl_last
 	_wait_for "_cluster_ctl $h status >/dev/null 2>&1" 30 ||
 		_die "shard-mapd on $h did not start: $(tail -3 "$SHARD_T/$h/mapd.log")"
@@ -401,7 +413,7 @@ while True:
         print("# waited %s s for %s (%s)\n# last: %s" % (timeout, expr,
               " ".join(cmd), last), file=sys.stderr)
         sys.exit(1)
-    time.sleep(0.1)
+    time.sleep(float(os.environ.get("SHARD_CLUSTER_POLL", "0.1")))
 '
 
 _cluster_get() {
@@ -414,7 +426,7 @@ _cluster_get() {
 _cluster_wait() {
 	local h=$1 t=$2 expr=$3
 	shift 3
-	"$_cl_python" -c "$_cl_py" "$SHARDCTL" "$SHARD_T/$h/mapd.sock" wait \
+	SHARD_CLUSTER_POLL=$SHARD_CLUSTER_POLL "$_cl_python" -c "$_cl_py" "$SHARDCTL" "$SHARD_T/$h/mapd.sock" wait \
 		"$t" "$expr" "$@"
 }
 
@@ -426,11 +438,16 @@ _cluster_epochs_start() {
 	(
 		last=
 		while :; do
+			t0=$(_cluster_now)
 			e=$(_cluster_kernel_epoch)
-			if [ -n "$e" ] && [ "$e" != "$last" ]; then
-				echo "$(_cluster_now) $e"
-				last=$e
+			t1=$(_cluster_now)
+			# (uptime has two decimals: hundredths as integers)
+			if [ $((${t1/./} - ${t0/./})) -gt 100 ]; then
+				echo "$t1 ${e:-?} get-status took $((${t1/./} - ${t0/./}))0 ms"
+			elif [ -n "$e" ] && [ "$e" != "$last" ]; then
+				echo "$t1 $e"
 			fi
+			[ -n "$e" ] && last=$e
 			sleep 0.1
 		done
 	) >>"$SHARD_T/kernel-epochs.txt" 2>/dev/null &
@@ -447,6 +464,10 @@ _cluster_epochs_stop() {
 
 _cluster_epoch_time() {
 	awk -v e="$1" '$2 >= e { print $1; exit }' "$SHARD_T/kernel-epochs.txt" 2>/dev/null
+}
+
+_cluster_slow_status() {
+	grep 'get-status took' "$SHARD_T/kernel-epochs.txt" 2>/dev/null
 }
 
 _cluster_log_time() {
