@@ -11,8 +11,6 @@
 #include "place.h"
 #include "../common/b64.h"
 
-#define REQ(...) #__VA_ARGS__
-
 FIXTURE(cl) {
 	char *dir;
 	char path[256];
@@ -39,21 +37,6 @@ FIXTURE_TEARDOWN(cl)
 	test_rmdir(self->dir);
 	free(self->dir);
 }
-
-#define EXPECT_ERROR(m, line, what) do {				\
-	json_t *__r = test_request(m, line);				\
-	EXPECT_FALSE(reply_ok(__r)) TH_LOG("%s", line);			\
-	EXPECT_NE(NULL, strstr(reply_error(__r), what))			\
-		TH_LOG("%s -> \"%s\"", line, reply_error(__r));		\
-	json_decref(__r);						\
-} while (0)
-
-#define EXPECT_OK(m, line) do {						\
-	json_t *__r = test_request(m, line);				\
-	EXPECT_TRUE(reply_ok(__r))					\
-		TH_LOG("%s -> \"%s\"", line, reply_error(__r));		\
-	json_decref(__r);						\
-} while (0)
 
 /* Registers a daemon on host h with capacity cap GiB; returns its id. */
 static uint32_t reg(struct mapd *m, const char *host, const char *rack,

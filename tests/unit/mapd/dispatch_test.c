@@ -6,8 +6,6 @@
 #include "kselftest_harness.h"
 #include "mapd_test.h"
 
-#define REQ(...) #__VA_ARGS__
-
 FIXTURE(proto) {
 	char *dir;
 	struct mapd m;
@@ -39,22 +37,6 @@ static void use_fake_kernel(struct mapd *m, struct fake_kernel *fk)
 	m->kernel.ops = &fake_kernel_ops;
 	m->kernel.priv = fk;
 }
-
-/* Expects an error reply whose reason contains what. */
-#define EXPECT_ERROR(m, line, what) do {				\
-	json_t *__r = test_request(m, line);				\
-	EXPECT_FALSE(reply_ok(__r)) TH_LOG("%s", line);			\
-	EXPECT_NE(NULL, strstr(reply_error(__r), what))			\
-		TH_LOG("%s -> \"%s\"", line, reply_error(__r));		\
-	json_decref(__r);						\
-} while (0)
-
-#define EXPECT_OK(m, line) do {						\
-	json_t *__r = test_request(m, line);				\
-	EXPECT_TRUE(reply_ok(__r))					\
-		TH_LOG("%s -> \"%s\"", line, reply_error(__r));		\
-	json_decref(__r);						\
-} while (0)
 
 TEST_F(proto, malformed)
 {

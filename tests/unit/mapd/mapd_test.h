@@ -220,4 +220,26 @@ static inline const char *reply_error(json_t *r)
 	return e ? e : "";
 }
 
+/* Request lines written as JSON in the source. */
+#define REQ(...) #__VA_ARGS__
+
+/*
+ * Expects an error reply whose reason contains what, or an ok reply.
+ * For kselftest_harness tests: they use _metadata.
+ */
+#define EXPECT_ERROR(m, line, what) do {				\
+	json_t *__r = test_request(m, line);				\
+	EXPECT_FALSE(reply_ok(__r)) TH_LOG("%s", line);			\
+	EXPECT_NE(NULL, strstr(reply_error(__r), what))			\
+		TH_LOG("%s -> \"%s\"", line, reply_error(__r));		\
+	json_decref(__r);						\
+} while (0)
+
+#define EXPECT_OK(m, line) do {						\
+	json_t *__r = test_request(m, line);				\
+	EXPECT_TRUE(reply_ok(__r))					\
+		TH_LOG("%s -> \"%s\"", line, reply_error(__r));		\
+	json_decref(__r);						\
+} while (0)
+
 #endif /* _MAPD_TEST_H */
