@@ -28,9 +28,12 @@
 [ -n "${SHARD_VM_KERNEL:-}" ] || ktap_skip_all "runs in the VM"
 _require_cmd fio python3
 _shard_setup
-_shard_daemon d0
-_shard_daemon d1
-_shard_daemon d2
+# Over the test every daemon may come to hold each of the volume's 1024
+# objects, and the slot store gives each object a 4 MiB slot: 4 GiB (about
+# 1000 slots) runs out. The stores are sparse, so 16 GiB costs nothing.
+_shard_daemon d0 --size 16G
+_shard_daemon d1 --size 16G
+_shard_daemon d2 --size 16G
 
 PROXY=$SHARD_REPO/tests/tools/shard-staleproxy.py
 N=$SHARDNL
@@ -110,7 +113,10 @@ run_fio() {
 	shift
 	log=$SHARD_T/fio-$name.$BASHPID.log
 	if ! fio "$@" >"$log" 2>&1 || ! grep -q 'err= 0' "$log"; then
-		sed 's/^/# fio: /' "$log" | tail -20
+		# the error lines first: the tail is mostly statistics
+		grep -E 'err=|error|verify|bad|fio:' "$log" | head -20 |
+			sed 's/^/# fio: /'
+		sed 's/^/# fio: /' "$log" | tail -8
 		return 1
 	fi
 }
