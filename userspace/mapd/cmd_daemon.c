@@ -43,7 +43,7 @@ static int check_addr(const char *addr, char *err)
 
 static int parse(json_t *req, struct mapd_daemon *d, char *err)
 {
-	const char *addr, *class, *host, *rack = "", *site = "";
+	const char *addr, *class, *host, *rack = "", *site = "", *uuid = "";
 	uint64_t id = 0, port, cap, used = 0;
 	int ret;
 
@@ -56,8 +56,15 @@ static int parse(json_t *req, struct mapd_daemon *d, char *err)
 	    (ret = req_string(req, "host", true, &host, err)) ||
 	    (ret = req_string(req, "rack", false, &rack, err)) ||
 	    (ret = req_string(req, "site", false, &site, err)) ||
+	    (ret = req_string(req, "uuid", false, &uuid, err)) ||
 	    (ret = req_u64(req, "used", false, &used, err)))
 		return ret;
+	if (uuid && uuid[0] && !valid_uuid(uuid)) {
+		snprintf(err, ERRLEN,
+			 "field \"uuid\" must be %d lowercase hex digits, not all zero",
+			 MAPD_UUID_LEN);
+		return -EINVAL;
+	}
 	if ((rack && rack[0] && !valid_name(rack)) ||
 	    (site && site[0] && !valid_name(site))) {
 		snprintf(err, ERRLEN,
@@ -95,10 +102,46 @@ static int parse(json_t *req, struct mapd_daemon *d, char *err)
 		strcpy(d->rack, rack);
 	if (site)
 		strcpy(d->site, site);
+	if (uuid)
+		strcpy(d->uuid, uuid);
 	d->used = used;
 	d->up = true;
 	d->in = true;
 	d->last_seen = mapd_now();
+	return 0;
+}
+
+/*
+ * The store's uuid ties a registration to its disk. A daemon whose first
+ * registration went through but whose reply was lost (a slow etcd, a
+ * timeout) asks again with id 0: it gets the id it already has, not a
+ * second one. A store claiming an id that another store holds is
+ * refused, as is a uuid already known under another id (a copied disk).
+ */
+static int match_store(struct mapd *m, struct mapd_daemon *d, char *err)
+{
+	struct mapd_daemon *by_uuid = state_daemon_by_uuid(&m->st, d->uuid);
+	struct mapd_daemon *by_id = d->id ? state_daemon(&m->st, d->id) : NULL;
+
+	if (!d->id && by_uuid) {
+		log_info("daemon %u asked for an id again; it keeps its own",
+			 by_uuid->id);
+		d->id = by_uuid->id;
+		return 0;
+	}
+	if (by_id && by_id->uuid[0] && d->uuid[0] &&
+	    strcmp(by_id->uuid, d->uuid)) {
+		snprintf(err, ERRLEN,
+			 "daemon id %u belongs to the store with uuid %s, not to this one (%s)",
+			 d->id, by_id->uuid, d->uuid);
+		return -EEXIST;
+	}
+	if (d->id && by_uuid && by_uuid->id != d->id) {
+		snprintf(err, ERRLEN,
+			 "this store (uuid %s) is registered as daemon %u, not %u: a copied disk?",
+			 d->uuid, by_uuid->id, d->id);
+		return -EEXIST;
+	}
 	return 0;
 }
 
@@ -113,6 +156,9 @@ int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply,
 	ret = parse(req, &d, err);
 	if (ret)
 		return ret;
+	ret = match_store(m, &d, err);
+	if (ret)
+		return ret;
 	old = d.id ? state_daemon(&m->st, d.id) : NULL;
 	if (old) {
 		/* Out stays out until an admin says otherwise. */
@@ -122,7 +168,8 @@ int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply,
 		if (!placement && old->capacity == d.capacity &&
 		    !strcmp(old->class, d.class) &&
 		    !strcmp(old->host, d.host) &&
-		    !strcmp(old->rack, d.rack) && !strcmp(old->site, d.site)) {
+		    !strcmp(old->rack, d.rack) && !strcmp(old->site, d.site) &&
+		    !strcmp(old->uuid, d.uuid)) {
 			old->last_seen = d.last_seen;
 			old->used = d.used;
 			goto done;	/* nothing changed */

@@ -85,6 +85,17 @@ struct mapd_daemon *state_daemon(struct mapd_state *st, uint32_t id)
 	return NULL;
 }
 
+struct mapd_daemon *state_daemon_by_uuid(struct mapd_state *st,
+					 const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; uuid[0] && i < st->ndaemons; i++)
+		if (!strcmp(st->daemons[i].uuid, uuid))
+			return &st->daemons[i];
+	return NULL;
+}
+
 int state_add_volume(struct mapd_state *st, struct mapd_pool *p,
 		     const char *name, uint64_t size,
 		     struct mapd_volume **out)

@@ -18,6 +18,7 @@
 #define MAPD_DEFAULT_POOL	"default"
 #define MAPD_STATE_VERSION	2	/* version 1 files still load */
 #define MAPD_DOMAIN_MAX		64	/* rack and site names */
+#define MAPD_UUID_LEN		32	/* a store uuid in lowercase hex */
 
 struct mapd_daemon {
 	uint32_t id;
@@ -28,6 +29,9 @@ struct mapd_daemon {
 	char class[4];			/* "ssd" or "hdd" */
 	char rack[MAPD_DOMAIN_MAX + 1];	/* "" when not given */
 	char site[MAPD_DOMAIN_MAX + 1];
+	/* The store's uuid, 32 hex digits ("" from daemons that predate
+	 * it): a registration that repeats itself gets the same id. */
+	char uuid[MAPD_UUID_LEN + 1];
 	bool up;
 	bool in;			/* holds data: placement counts it */
 	/* Runtime only, never saved: */
@@ -119,6 +123,8 @@ struct mapd_pool *state_pool(struct mapd_state *st, const char *name);
 struct mapd_pool *state_pool_by_id(struct mapd_state *st, uint32_t id);
 struct mapd_volume *state_volume(struct mapd_pool *p, const char *name);
 struct mapd_daemon *state_daemon(struct mapd_state *st, uint32_t id);
+struct mapd_daemon *state_daemon_by_uuid(struct mapd_state *st,
+					 const char *uuid);
 
 /* Adds a volume (a new id is taken); -ENOMEM. */
 int state_add_volume(struct mapd_state *st, struct mapd_pool *p,
@@ -139,5 +145,7 @@ int domain_level_parse(const char *s, enum mapd_domain_level *l);
 bool valid_name(const char *name);
 bool valid_volume_size(uint64_t size);
 bool valid_class(const char *class);
+/* MAPD_UUID_LEN lowercase hex digits, not all zero. */
+bool valid_uuid(const char *uuid);
 
 #endif /* _MAPD_STATE_H */

@@ -49,6 +49,8 @@ json_t *state_to_json(const struct mapd_state *st)
 			json_object_set_new(o, "rack", json_string(d->rack));
 		if (d->site[0])
 			json_object_set_new(o, "site", json_string(d->site));
+		if (d->uuid[0])
+			json_object_set_new(o, "uuid", json_string(d->uuid));
 		json_array_append_new(daemons, o);
 	}
 	for (i = 0; i < st->npools; i++) {
@@ -111,26 +113,31 @@ static bool in_range(json_int_t v, json_int_t lo, json_int_t hi)
 static int daemon_from_json(struct mapd_state *st, size_t i, json_t *j,
 			    char *err, size_t errlen)
 {
-	const char *host, *addr, *class, *rack = "", *site = "";
+	const char *host, *addr, *class, *rack = "", *site = "", *uuid = "";
 	json_int_t id, port, cap;
 	struct mapd_daemon d = { 0 };
 	json_error_t je;
 	int up, in = 1;
 
 	if (json_unpack_ex(j, &je, 0,
-			   "{s:I, s:s, s:s, s:I, s:I, s:s, s:b, s?b, s?s, s?s}",
+			   "{s:I, s:s, s:s, s:I, s:I, s:s, s:b, s?b, s?s, s?s, s?s}",
 			   "id", &id, "host", &host, "addr", &addr,
 			   "port", &port, "capacity", &cap, "class", &class,
-			   "up", &up, "in", &in, "rack", &rack, "site", &site))
+			   "up", &up, "in", &in, "rack", &rack, "site", &site,
+			   "uuid", &uuid))
 		return bad(err, errlen, "daemons[%zu]: %s", i, je.text);
 	if (!in_range(id, 1, SHARD_MAX_DAEMON_ID - 1) ||
 	    !in_range(port, 1, 65535) || cap < 0 || !valid_class(class) ||
 	    strlen(host) > MAPD_HOST_MAX || strlen(addr) >= MAPD_ADDR_MAX ||
-	    (rack[0] && !valid_name(rack)) || (site[0] && !valid_name(site)))
+	    (rack[0] && !valid_name(rack)) || (site[0] && !valid_name(site)) ||
+	    (uuid[0] && !valid_uuid(uuid)))
 		return bad(err, errlen, "daemons[%zu]: value out of range", i);
 	if (state_daemon(st, id))
 		return bad(err, errlen, "daemons[%zu]: duplicate id %lld",
 			   i, (long long)id);
+	if (uuid[0] && state_daemon_by_uuid(st, uuid))
+		return bad(err, errlen, "daemons[%zu]: duplicate uuid %s",
+			   i, uuid);
 	d.id = id;
 	strcpy(d.host, host);
 	strcpy(d.addr, addr);
@@ -139,6 +146,7 @@ static int daemon_from_json(struct mapd_state *st, size_t i, json_t *j,
 	strcpy(d.class, class);
 	strcpy(d.rack, rack);
 	strcpy(d.site, site);
+	strcpy(d.uuid, uuid);
 	d.up = up;
 	d.in = in;
 	return state_add_daemon(st, &d, NULL);

@@ -34,3 +34,20 @@ bool valid_class(const char *class)
 {
 	return !strcmp(class, "ssd") || !strcmp(class, "hdd");
 }
+
+bool valid_uuid(const char *uuid)
+{
+	bool zero = true;
+	size_t i;
+
+	if (strlen(uuid) != MAPD_UUID_LEN)
+		return false;
+	for (i = 0; i < MAPD_UUID_LEN; i++) {
+		char c = uuid[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		zero &= c == '0';
+	}
+	return !zero;
+}

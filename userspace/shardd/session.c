@@ -186,6 +186,7 @@ static void arm_heartbeat(struct shard_session *s)
 static int build_request(struct shard_session *s)
 {
 	struct shard_store *st = s->d->store;
+	char uuid[SHARD_STORE_UUID_HEX];
 	json_t *req = NULL;
 	char *line;
 	size_t n;
@@ -202,6 +203,9 @@ static int build_request(struct shard_session *s)
 				"class", s->dev_class,
 				"host", s->host,
 				"used", (json_int_t)shard_store_used(st));
+		if (req && shard_store_uuid(st, uuid) &&
+		    json_object_set_new(req, "uuid", json_string(uuid)))
+			goto nomem;
 		if (req && s->rack &&
 		    json_object_set_new(req, "rack", json_string(s->rack)))
 			goto nomem;

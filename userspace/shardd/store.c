@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -198,6 +199,19 @@ uint64_t shard_store_used(const struct shard_store *st)
 uint32_t shard_store_daemon_id(const struct shard_store *st)
 {
 	return le32toh(st->sb.daemon_id);
+}
+
+bool shard_store_uuid(const struct shard_store *st,
+		      char out[SHARD_STORE_UUID_HEX])
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < sizeof(st->sb.uuid); i++) {
+		snprintf(out + 2 * i, 3, "%02x", st->sb.uuid[i]);
+		any |= st->sb.uuid[i] != 0;
+	}
+	return any;
 }
 
 bool shard_store_is_blkdev(const struct shard_store *st)

@@ -86,6 +86,11 @@ uint64_t shard_store_capacity(const struct shard_store *st);
 /* Bytes taken by objects: whole slots, however much of them is written. */
 uint64_t shard_store_used(const struct shard_store *st);
 uint32_t shard_store_daemon_id(const struct shard_store *st);
+/* The store's uuid (chosen at format time) in lowercase hex; false if
+ * it has none (all zero: no entropy when it was formatted). */
+#define SHARD_STORE_UUID_HEX	33
+bool shard_store_uuid(const struct shard_store *st,
+		      char out[SHARD_STORE_UUID_HEX]);
 /* Records the id the map manager assigned, durably. */
 int shard_store_set_daemon_id(struct shard_store *st, uint32_t id);
 bool shard_store_is_blkdev(const struct shard_store *st);

@@ -210,6 +210,53 @@ TEST_F(proto, daemon_register)
 	json_decref(r);
 }
 
+/* A registration whose reply was lost is asked again with id 0: the
+ * store's uuid gets it the id it already has, not a second one. */
+TEST_F(proto, daemon_register_same_store)
+{
+	struct mapd *m = &self->m;
+	uint64_t epoch;
+	json_t *r;
+
+	r = test_request(m, REQ({"cmd":"daemon-register","id":0,"addr":"192.0.2.1","port":7410,"capacity":1000000,"class":"ssd","host":"node1","uuid":"0123456789abcdef0123456789abcdef"}));
+	ASSERT_TRUE(reply_ok(r)) TH_LOG("%s", reply_error(r));
+	EXPECT_EQ(1, json_integer_value(json_object_get(r, "id")));
+	json_decref(r);
+	epoch = self->m.st.epoch;
+	r = test_request(m, REQ({"cmd":"daemon-register","id":0,"addr":"192.0.2.1","port":7410,"capacity":1000000,"class":"ssd","host":"node1","uuid":"0123456789abcdef0123456789abcdef"}));
+	ASSERT_TRUE(reply_ok(r)) TH_LOG("%s", reply_error(r));
+	EXPECT_EQ(1, json_integer_value(json_object_get(r, "id")));
+	json_decref(r);
+	EXPECT_EQ(1, self->m.st.ndaemons);
+	EXPECT_EQ(epoch, self->m.st.epoch);
+	EXPECT_STREQ("0123456789abcdef0123456789abcdef",
+		     state_daemon(&self->m.st, 1)->uuid);
+
+	/* Another store claiming id 1: refused, nothing changes. */
+	EXPECT_ERROR(m, REQ({"cmd":"daemon-register","id":1,"addr":"192.0.2.2","port":7410,"capacity":1000000,"class":"ssd","host":"node2","uuid":"fedcba9876543210fedcba9876543210"}),
+		     "belongs to the store");
+	EXPECT_STREQ("192.0.2.1", state_daemon(&self->m.st, 1)->addr);
+	/* The same store under another id: a copied disk. */
+	EXPECT_ERROR(m, REQ({"cmd":"daemon-register","id":7,"addr":"192.0.2.2","port":7410,"capacity":1000000,"class":"ssd","host":"node2","uuid":"0123456789abcdef0123456789abcdef"}),
+		     "copied disk");
+	EXPECT_EQ(1, self->m.st.ndaemons);
+	EXPECT_ERROR(m, REQ({"cmd":"daemon-register","addr":"192.0.2.2","port":7410,"capacity":0,"class":"ssd","host":"h","uuid":"0123"}),
+		     "uuid");
+	EXPECT_ERROR(m, REQ({"cmd":"daemon-register","addr":"192.0.2.2","port":7410,"capacity":0,"class":"ssd","host":"h","uuid":"0123456789ABCDEF0123456789ABCDEF"}),
+		     "uuid");
+	EXPECT_ERROR(m, REQ({"cmd":"daemon-register","addr":"192.0.2.2","port":7410,"capacity":0,"class":"ssd","host":"h","uuid":"00000000000000000000000000000000"}),
+		     "uuid");
+	EXPECT_ERROR(m, REQ({"cmd":"daemon-register","addr":"192.0.2.2","port":7410,"capacity":0,"class":"ssd","host":"h","uuid":7}),
+		     "uuid");
+
+	/* A daemon known without a uuid (registered before they existed)
+	 * adopts its store's. */
+	EXPECT_OK(m, REQ({"cmd":"daemon-register","id":0,"addr":"192.0.2.3","port":7410,"capacity":0,"class":"ssd","host":"h"}));
+	EXPECT_OK(m, REQ({"cmd":"daemon-register","id":2,"addr":"192.0.2.3","port":7410,"capacity":0,"class":"ssd","host":"h","uuid":"11111111111111111111111111111111"}));
+	EXPECT_STREQ("11111111111111111111111111111111",
+		     state_daemon(&self->m.st, 2)->uuid);
+}
+
 TEST_F(proto, no_kernel)
 {
 	struct mapd *m = &self->m;

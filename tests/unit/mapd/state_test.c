@@ -72,6 +72,7 @@ TEST_F(state, round_trip)
 	strcpy(d.host, "node1");
 	strcpy(d.addr, "fd00::1");
 	strcpy(d.class, "hdd");
+	strcpy(d.uuid, "00112233445566778899aabbccddeeff");
 	ASSERT_EQ(0, state_add_daemon(&a, &d, NULL));
 	ASSERT_EQ(0, state_add_volume(&a, &a.pools[0], "vm-1.disk_0",
 				      10ULL << 30, NULL));
@@ -85,6 +86,7 @@ TEST_F(state, round_trip)
 	EXPECT_EQ(3, b.next_volume_id);
 	ASSERT_EQ(1, b.ndaemons);
 	EXPECT_STREQ("fd00::1", b.daemons[0].addr);
+	EXPECT_STREQ("00112233445566778899aabbccddeeff", b.daemons[0].uuid);
 	ASSERT_EQ(1, b.npools);
 	ASSERT_EQ(2, b.pools[0].nvols);
 	EXPECT_EQ(10ULL << 30, b.pools[0].vols[0].size);
@@ -201,6 +203,23 @@ TEST_F(state, corrupt_file_refused)
 		"{\"id\":1,\"name\":\"a\",\"size\":512,\"obj_order\":22},"
 		"{\"id\":1,\"name\":\"b\",\"size\":512,\"obj_order\":22}]}]}",
 		"duplicate volume id");
+	expect_refused(_metadata, self->path,
+		"{\"version\":2,\"epoch\":1,\"next_daemon_id\":3,\"next_pool_id\":2,"
+		"\"next_volume_id\":1,\"pools\":[],\"daemons\":["
+		"{\"id\":1,\"host\":\"h\",\"addr\":\"10.0.0.1\",\"port\":1,"
+		"\"capacity\":0,\"class\":\"ssd\",\"up\":true,"
+		"\"uuid\":\"00112233445566778899aabbccddeeff\"},"
+		"{\"id\":2,\"host\":\"h\",\"addr\":\"10.0.0.2\",\"port\":1,"
+		"\"capacity\":0,\"class\":\"ssd\",\"up\":true,"
+		"\"uuid\":\"00112233445566778899aabbccddeeff\"}]}",
+		"duplicate uuid");
+	expect_refused(_metadata, self->path,
+		"{\"version\":2,\"epoch\":1,\"next_daemon_id\":3,\"next_pool_id\":2,"
+		"\"next_volume_id\":1,\"pools\":[],\"daemons\":["
+		"{\"id\":1,\"host\":\"h\",\"addr\":\"10.0.0.1\",\"port\":1,"
+		"\"capacity\":0,\"class\":\"ssd\",\"up\":true,"
+		"\"uuid\":\"xyz\"}]}",
+		"value out of range");
 	expect_refused(_metadata, self->path,
 		"{\"version\":3,\"epoch\":1,\"next_daemon_id\":1,\"next_pool_id\":2,"
 		"\"next_volume_id\":1,\"daemons\":[],\"pools\":[]}",

@@ -1025,6 +1025,7 @@ TEST_F(session, registers_and_heartbeats)
 	struct fake_mapd *m = &self->m;
 	struct timespec t0, t1;
 	struct shard_hello hi;
+	const char *uuid;
 	json_t *msg;
 	int fd, i;
 
@@ -1044,6 +1045,11 @@ TEST_F(session, registers_and_heartbeats)
 	EXPECT_STREQ("s1", json_string_value(json_object_get(msg, "site")));
 	EXPECT_TRUE(json_is_integer(json_object_get(msg, "used")));
 	EXPECT_EQ(0, json_integer_value(json_object_get(msg, "used")));
+	/* The store's uuid: mapd knows a repeated registration by it. */
+	uuid = json_string_value(json_object_get(msg, "uuid"));
+	ASSERT_NE(NULL, uuid);
+	EXPECT_EQ(32, strlen(uuid));
+	EXPECT_EQ(32, strspn(uuid, "0123456789abcdef"));
 	json_decref(msg);
 	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"id\":7}\n"));
 
