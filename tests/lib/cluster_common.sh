@@ -76,6 +76,9 @@ SHARD_CLUSTER_ETCD_HEARTBEAT=${SHARD_CLUSTER_ETCD_HEARTBEAT:-$(_shard_scaled 250
 SHARD_CLUSTER_ETCD_ELECTION=${SHARD_CLUSTER_ETCD_ELECTION:-$(_shard_scaled 2500 5000)}
 SHARD_CLUSTER_GRACE=${SHARD_CLUSTER_GRACE:-$(_shard_scaled 5 10)}
 SHARD_CLUSTER_POLL=${SHARD_CLUSTER_POLL:-$(_shard_scaled 0.1 0.5)}
+# shard-mapd's --etcd-timeout (ms): one etcd request under TCG and KASAN
+# can take longer than the default second.
+SHARD_CLUSTER_ETCD_TIMEOUT=${SHARD_CLUSTER_ETCD_TIMEOUT:-$(_shard_scaled 1000 3000)}
 _cl_n=0
 declare -A _cl_pid _cl_dsize _cl_dport _cl_daemons _cl_mapd_args
 
@@ -235,6 +238,7 @@ _cluster_mapd_start() {
 		--etcd "$(_cluster_endpoints)" --name "$h" \
 		--state "$SHARD_T/$h/state.json" \
 		--socket "$SHARD_T/$h/mapd.sock" --grace "$SHARD_CLUSTER_GRACE" \
+		--etcd-timeout "$SHARD_CLUSTER_ETCD_TIMEOUT" \
 		--foreground "${args[@]}"
 	_cl_pid[$h/mapd]=$_cl_last
 	_wait_for "_cluster_ctl $h status >/dev/null 2>&1" 30 ||
