@@ -5,6 +5,8 @@
 #
 #   shard  /dev/shardN: one shardd whose store is a sparse file in /tmp
 #          (tmpfs in the VM), a volume of BENCH_SIZE, over TCP loopback
+#   shard3 the same volume spread over three shardd of different sizes
+#          (2, 4 and 8 GiB stores), placed by shard-mapd by capacity
 #   nbd    the kernel's nbd client, nbd-server over TCP loopback exporting
 #          a BENCH_SIZE file in /tmp (same backing as shardd's store)
 #   ram    brd, a RAM disk of BENCH_SIZE (the ceiling: no network, no daemon)
@@ -14,7 +16,7 @@
 # at most one BENCH_SIZE of data sits in memory at a time.
 #
 # Environment: BENCH_SIZE (default 1G), BENCH_RUNTIME (seconds per job,
-# default 8), BENCH_DEVICES (default "shard nbd ram"), BENCH_ENGINE
+# default 8), BENCH_DEVICES (default "shard shard3 nbd ram"), BENCH_ENGINE
 # (io_uring, or libaio), BENCH_SCHED (I/O scheduler for the request-based
 # devices, default none; "keep" leaves the kernel's default), BENCH_NBD_CONNS
 # (nbd-client connections, default 2: what shard.ko opens to each daemon,
@@ -23,7 +25,7 @@
 . "$(dirname "$0")/../tests/lib/test_common.sh"
 . "$(dirname "$0")/../tests/lib/shard_common.sh"
 
-: "${BENCH_SIZE:=1G}" "${BENCH_RUNTIME:=8}" "${BENCH_DEVICES:=shard nbd ram}"
+: "${BENCH_SIZE:=1G}" "${BENCH_RUNTIME:=8}" "${BENCH_DEVICES:=shard shard3 nbd ram}"
 : "${BENCH_ENGINE:=io_uring}" "${BENCH_SCHED:=none}" "${BENCH_NBD_CONNS:=2}"
 : "${BENCH_OUT:=${SHARD_OUT:-$SHARD_REPO/build/bench}}"
 BENCH_GIT=$(git -C "$SHARD_REPO" describe --always --dirty 2>/dev/null || echo unknown)
@@ -94,23 +96,41 @@ run_fio() {	# run_fio NAME DEV
 	log "$name: done in $((SECONDS - t))s"
 }
 
-# --- shard -------------------------------------------------------------------
+# --- shard, shard3 -----------------------------------------------------------
+# bench_shard NAME SIZES: a volume over one daemon per entry of SIZES (their
+# sparse stores' sizes, so capacities and placement weights differ).
 bench_shard() {
-	local dev
+	local name=$1 sizes=($2) dev i d rc spread=
 	_shard_setup
-	_shard_daemon d0
-	dev=$(_shard_volume default/bench "$BENCH_SIZE") || return 1
-	meta shard "backing=sparse file in /tmp ($(stat -f -c %T /tmp)), buffered" \
-		"connections=$(cat /sys/module/shard/parameters/conns_per_daemon)"
-	log "shard: volume default/bench ($BENCH_SIZE) is $dev"
-	run_fio shard "$dev"
-	local rc=$?
-	kmsg_save shard
+	for i in "${!sizes[@]}"; do
+		_shard_daemon "d$i" --size "${sizes[$i]}"
+	done
+	_shard_wait_daemons "${#sizes[@]}" ||
+		{ log "$name: the daemons did not all register"; return 1; }
+	dev=$(_shard_volume "default/$name" "$BENCH_SIZE") || return 1
+	meta "$name" "backing=sparse file in /tmp ($(stat -f -c %T /tmp)), buffered" \
+		"daemons=${#sizes[@]} (stores ${sizes[*]})" \
+		"connections=$(cat /sys/module/shard/parameters/conns_per_daemon) per daemon"
+	log "$name: volume default/$name ($BENCH_SIZE) on ${#sizes[@]} daemon(s) is $dev"
+	run_fio "$name" "$dev"
+	rc=$?
+	# How much of the volume each daemon ended up holding.
+	for i in "${!sizes[@]}"; do
+		spread+="${spread:+ }d$i=$(du -sm "$SHARD_T/d$i" | cut -f1)M"
+	done
+	meta "$name" "held=$spread"
+	log "$name: data held: $spread"
+	kmsg_save "$name"
 	_shardctl unmap "$dev" >/dev/null 2>&1 || _shardctl unmap "$dev" --force >/dev/null
-	_shard_kill d0
-	cp "$SHARD_T/d0.log" "$BENCH_OUT/shard-shardd.log"
-	cp "$SHARD_T/mapd.log" "$BENCH_OUT/shard-mapd.log"
-	rm -rf "$SHARD_T/d0"
+	for i in "${!sizes[@]}"; do
+		d=d$i
+		_shard_kill "$d"
+		cp "$SHARD_T/$d.log" "$BENCH_OUT/$name-shardd-$d.log"
+		rm -rf "${SHARD_T:?}/$d"
+	done
+	_shard_kill mapd
+	cp "$SHARD_T/mapd.log" "$BENCH_OUT/$name-mapd.log"
+	rm -f "$SHARD_T/mapd.log" "$SHARD_T/state.json" "$SHARD_T"/d*.log
 	sleep 1
 	kmsg_mark	# the kernel's "daemon unreachable" after the kill
 	return $rc
@@ -180,8 +200,10 @@ log "kernel $(uname -r), $(nproc) cpus, ${SHARD_VM_KERNEL:+VM ($SHARD_VM_KERNEL)
 failed=
 for d in $BENCH_DEVICES; do
 	case $d in
-	shard | nbd | ram) "bench_$d" || failed="$failed $d" ;;
-	*) _die "unknown device '$d' (shard, nbd, ram)" ;;
+	shard) bench_shard shard 4G || failed="$failed $d" ;;
+	shard3) bench_shard shard3 "2G 4G 8G" || failed="$failed $d" ;;
+	nbd | ram) "bench_$d" || failed="$failed $d" ;;
+	*) _die "unknown device '$d' (shard, shard3, nbd, ram)" ;;
 	esac
 done
 
@@ -242,10 +264,19 @@ def ratio(a, b):
 
 ratios = []
 for job in jobs_order:
-    s = get("shard", job)
-    ratios.append({"job": job,
-                   "shard_over_nbd": ratio(s, get("nbd", job)),
-                   "shard_over_ram": ratio(s, get("ram", job))})
+    for d in devices:
+        if not d.startswith("shard"):
+            continue
+        s = get(d, job)
+        ratios.append({"job": job, "device": d,
+                       "shard_over_nbd": ratio(s, get("nbd", job)),
+                       "shard_over_ram": ratio(s, get("ram", job))})
+
+def ratio_of(job, d):
+    for rt in ratios:
+        if rt["job"] == job and rt["device"] == d:
+            return rt
+    return None
 
 def f(v, fmt):
     return "-" if v is None else format(v, fmt)
@@ -256,13 +287,14 @@ hdr = "%-18s %-6s %-11s %10s %9s %10s %10s %10s %10s" % (
     "shard/nbd", "shard/ram")
 lines.append(hdr)
 lines.append("-" * len(hdr))
-for job, rt in zip(jobs_order, ratios):
+for job in jobs_order:
     for d in devices:
         r = get(d, job)
         if r is None:
             continue
         sn = sr = ""
-        if d == "shard":
+        rt = ratio_of(job, d)
+        if rt:
             sn = f(rt["shard_over_nbd"], ".2f")
             sr = f(rt["shard_over_ram"], ".2f")
         lines.append("%-18s %-6s %-11s %10s %9s %10s %10s %10s %10s" % (

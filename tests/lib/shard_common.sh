@@ -9,6 +9,7 @@
 #                            the kernel is connected to it
 #   _shard_kill NAME [SIG]   kill daemon NAME (default -9), wait for it
 #   _shardctl ARGS...        shardctl against this test's mapd
+#   _shard_wait_daemons N [SEC]  wait until N daemons are up in the map
 #   _shard_volume POOL/VOL SIZE   create and map, print the device
 #   _shard_connected ID      true when the kernel has a link to daemon ID
 
@@ -45,6 +46,9 @@ _shard_load() {
 }
 
 _shard_mapd() {
+	# A mapd killed with -9 leaves its socket behind: waiting for it to
+	# exist would not wait for the new one.
+	rm -f "$SHARD_SOCK"
 	"$SHARD_BIN/userspace/mapd/shard-mapd" --state "$SHARD_T/state.json" \
 		--socket "$SHARD_SOCK" --foreground >>"$SHARD_T/mapd.log" 2>&1 &
 	_shard_pid[mapd]=$!
@@ -97,6 +101,13 @@ _shard_daemon() {
 	_shard_pid[$name]=$!
 	_wait_for "_shard_port_open $port" 20 ||
 		_die "daemon $name did not start: $(tail -3 "$SHARD_T/$name.log")"
+}
+
+# Waits until N daemons are registered and up in mapd's map (a volume
+# created before a daemon registers keeps its PGs off that daemon).
+_shard_wait_daemons() {
+	_wait_for "[ \"\$(_shardctl --json daemon ls 2>/dev/null |
+		grep -o '\"up\": *true' | wc -l)\" -ge $1 ]" "${2:-30}"
 }
 
 _shard_port_open() {
