@@ -362,6 +362,26 @@ static int got_map(struct shard_session *s, json_t *msg)
 	return 0;
 }
 
+/*
+ * mapd says our id is another store's: this host's mapd joined a cluster
+ * after we registered with it alone. A store that holds nothing can take
+ * a new id; one that holds data keeps its id and stays refused, since
+ * clients would look for its data under the id it has.
+ */
+static int renumber(struct shard_session *s)
+{
+	struct shard_store *st = s->d->store;
+	uint32_t old = shard_store_daemon_id(st);
+
+	if (!old || shard_store_used(st))
+		return -1;
+	if (shard_store_set_daemon_id(st, 0))
+		return -1;
+	pr_warn("daemon id %u belongs to another store in mapd's cluster; this store holds no data, so it registers anew",
+		old);
+	return 0;
+}
+
 /* The reply line to s->req is s->rx[0..len). */
 static void handle_reply(struct shard_session *s, size_t len)
 {
@@ -369,6 +389,7 @@ static void handle_reply(struct shard_session *s, size_t len)
 	json_error_t jerr;
 	json_t *msg, *ok, *e;
 	char why[160];
+	bool taken;
 	int ret;
 
 	msg = json_loadb(s->rx, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -389,7 +410,14 @@ static void handle_reply(struct shard_session *s, size_t len)
 		/* Copied out: msg is freed before sess_fail formats. */
 		snprintf(why, sizeof(why), "%s", json_is_string(e) ?
 			 json_string_value(e) : "(no reason given)");
+		taken = req == REQ_REGISTER &&
+			json_is_string(json_object_get(msg, "reason")) &&
+			!strcmp(json_string_value(json_object_get(msg, "reason")),
+				"id-taken");
 		json_decref(msg);
+		if (taken && !renumber(s))
+			return sess_fail(s, 1, "%s refused: %s; asking for a new id",
+					 req_name[req], why);
 		return sess_fail(s, req == REQ_REGISTER ? REFUSED_BEATS
 							 : RETRY_BEATS,
 				 "%s refused: %s", req_name[req], why);

@@ -1237,6 +1237,53 @@ static int mapd_beat(struct fake_mapd *m, int64_t epoch)
 }
 
 /*
+ * This host's mapd joined a cluster where our id is another store's:
+ * a store holding nothing asks for a new id at once; once it holds data
+ * it keeps its id and stays refused (heartbeat 100 ms: 3 s backoff).
+ */
+TEST_F(session, renumbers_only_an_empty_store)
+{
+	static const char *const extra[] = { "--heartbeat-ms", "100", NULL };
+	static const char taken[] = "{\"ok\":false,\"error\":\"daemon id 7 "
+		"belongs to the store with uuid 1\",\"reason\":\"id-taken\"}\n";
+	struct fake_mapd *m = &self->m;
+	struct shard_hello hi;
+	int fd;
+
+	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
+	ASSERT_EQ(0, mapd_register(m, 5000));	/* id 7 */
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	mapd_drop(m);
+
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, taken));
+	ASSERT_TRUE(mapd_closed(m, 3000));
+	/* Back within a beat or so, without an id. */
+	ASSERT_EQ(0, mapd_accept(m, 1500));
+	ASSERT_EQ(0, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"id\":12}\n"));
+	ASSERT_EQ(12, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+
+	/* Data written: the id stays, refused or not. */
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, &hi));
+	ASSERT_EQ(12, le32toh(hi.daemon_id));
+	fill(self->a, 4096, 1);
+	ASSERT_EQ(SHARD_S_OK, call(fd, SHARD_OP_WRITE, 1, 0, 4096, 0, self->a,
+				   NULL));
+	mapd_drop(m);
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_EQ(12, mapd_expect(m, "daemon-register", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, taken));
+	ASSERT_TRUE(mapd_closed(m, 3000));
+	ASSERT_NE(0, mapd_accept(m, 1500));	/* the long backoff */
+	ASSERT_EQ(0, mapd_accept(m, 5000));
+	ASSERT_EQ(12, mapd_expect(m, "daemon-register", 2000, NULL));
+}
+
+/*
  * A mapd that misbehaves in every way the daemon must survive: each
  * time the daemon drops the session and comes back (heartbeat 100 ms:
  * reconnect after 500 ms, reply timeout 500 ms, 3 s after a refusal),
