@@ -392,7 +392,12 @@ void shard_nl_event(u32 event, u32 daemon_id, int dev, u32 err)
 		return;
 	}
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast(&shard_family, msg, 0, 0, GFP_NOIO);
+	/*
+	 * The family is netnsok and the module's state is global: a map
+	 * manager in a network namespace (a container, a test's simulated
+	 * host) drives the same devices, so it hears the same events.
+	 */
+	genlmsg_multicast_allns(&shard_family, msg, 0, 0);
 }
 
 /* A closing socket takes its staged map with it. */
