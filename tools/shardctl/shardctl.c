@@ -34,6 +34,14 @@ static const struct subcommand daemon_commands[] = {
 	{ 0 }
 };
 
+static const struct subcommand cluster_commands[] = {
+	CMD("create", cluster_create_main, CLUSTER_USAGE,
+	    "make a cluster in etcd from this host's state"),
+	CMD("join", cluster_join_main, CLUSTER_USAGE,
+	    "make this host a member of a cluster in etcd"),
+	{ 0 }
+};
+
 static const struct subcommand pg_commands[] = {
 	CMD("ls", pg_ls_main, "[POOL]",
 	    "list placement groups: up and acting sets, state"),
@@ -54,6 +62,7 @@ const struct subcommand subcommands[] = {
 	GROUP("pool", pool_commands),
 	GROUP("daemon", daemon_commands),
 	GROUP("pg", pg_commands),
+	GROUP("cluster", cluster_commands),
 	CMD("map-show", map_show_main, "",
 	    "show the placement map: each PG's acting set and placement"),
 	CMD("status", status_main, "",
@@ -62,7 +71,7 @@ const struct subcommand subcommands[] = {
 };
 const size_t nr_subcommands = sizeof(subcommands) / sizeof(subcommands[0]);
 
-#define NAME_WIDTH	13
+#define NAME_WIDTH	14
 #define USAGE_WIDTH	42
 
 static void usage_line(FILE *f, const char *group, const struct subcommand *c)

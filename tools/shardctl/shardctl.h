@@ -33,6 +33,7 @@ struct subcommand {
 extern const struct subcommand subcommands[];
 extern const size_t nr_subcommands;
 
+#define CLUSTER_USAGE	"NAME --etcd URLS [--name SELF]"
 #define POOL_CREATE_USAGE \
 	"NAME --size N [--min-size M] [--device-class ssd|hdd] " \
 	"[--failure-domain host|rack|site] [--pgs P]"
@@ -54,6 +55,8 @@ int daemon_in_main(int argc, char **argv);
 int daemon_rm_main(int argc, char **argv);
 int pg_ls_main(int argc, char **argv);
 int map_show_main(int argc, char **argv);
+int cluster_create_main(int argc, char **argv);
+int cluster_join_main(int argc, char **argv);
 
 /* Request builders: 0, or -EINVAL with a one-line reason in err. */
 int create_request(int argc, char **argv, json_t **req, char *err);
@@ -72,6 +75,8 @@ int daemon_in_request(int argc, char **argv, json_t **req, char *err);
 int daemon_rm_request(int argc, char **argv, json_t **req, char *err);
 int pg_ls_request(int argc, char **argv, json_t **req, char *err);
 int map_show_request(int argc, char **argv, json_t **req, char *err);
+int cluster_create_request(int argc, char **argv, json_t **req, char *err);
+int cluster_join_request(int argc, char **argv, json_t **req, char *err);
 
 /* Prints "shardctl: <reason>" on stderr; returns 1 (the exit code). */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

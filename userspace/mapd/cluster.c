@@ -123,6 +123,7 @@ void cluster_refresh(struct mapd *m)
 	cluster_reachable(cl);
 	cl->nalive = 0;
 	cl->nmapds = 0;
+	cluster_reports_begin(cl);
 	for (i = 0; i < n; i++) {
 		const struct etcd_kv *kv = &kvs[i];
 		const char *k = kv->key + plen;
@@ -161,11 +162,15 @@ void cluster_refresh(struct mapd *m)
 			cluster_note_alive(cl, k + 6, kv);
 		} else if (!strncmp(k, "mapds/", 6) &&
 			   cl->nmapds < CLUSTER_MAX_MAPDS) {
+			cl->mapd_leases[cl->nmapds] = kv->lease;
 			snprintf(cl->mapds[cl->nmapds++], sizeof(cl->mapds[0]),
 				 "%s", k + 6);
+		} else if (!strncmp(k, "reports/", 8)) {
+			cluster_note_report(cl, k + 8, kv);
 		}
 	}
 	etcd_kvs_free(kvs, n);
+	cluster_reports_end(cl);
 	if (!leader_seen) {
 		cl->leader_name[0] = '\0';
 		if (cl->leader)
@@ -184,6 +189,7 @@ void cluster_refresh(struct mapd *m)
 		for (i = 0; i < m->st.ndaemons; i++)
 			cluster_used(cl, &m->st.daemons[i]);
 	}
+	cluster_refute(m);
 	if (cl->leader)
 		cluster_lead(m);
 }
@@ -309,6 +315,9 @@ void cluster_free(struct mapd_cluster *cl)
 	free(cl->alive);
 	free(cl->local);
 	free(cl->downs);
+	free(cl->reports);
+	free(cl->old_reports);
+	free(cl->mine);
 	free(cl->prefix);
 	free(cl->name);
 	free(cl->self);
@@ -328,6 +337,11 @@ void cluster_stop(struct mapd *m)
 		etcd_lease_revoke(cl->e, cl->lease);
 	cluster_free(cl);
 	m->cl = NULL;
+}
+
+const char *cluster_name(struct mapd *m)
+{
+	return m->cl ? m->cl->name : NULL;
 }
 
 int cluster_event_fd(struct mapd *m)

@@ -12,6 +12,9 @@
  *   mapds/NAME   one per running mapd, bound to its lease
  *   alive/ID     one per daemon heartbeating to some mapd, bound to that
  *                mapd's lease: a daemon is up while its key exists
+ *   reports/ID/NAME  mapd NAME cannot reach daemon ID, bound to NAME's
+ *                lease; counts until alive/ID is written again (see
+ *                cluster_report.c)
  *
  * etcd calls are made from the main loop with a short timeout; the watch
  * runs in a thread of its own and only wakes the main loop up.
@@ -20,6 +23,7 @@
 #define _MAPD_CLUSTER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct mapd;
@@ -57,6 +61,19 @@ void cluster_heartbeat(struct mapd *m, uint32_t id, uint64_t used);
 
 /* A local daemon's session closed: its alive key goes at once. */
 void cluster_daemon_gone(struct mapd *m, uint32_t id);
+
+/*
+ * Daemon id is unreachable from this host, or reachable again (see
+ * cluster_report.c): keeps our reports/ID/SELF key in etcd, or
+ * withdraws it. source says who told us ("kernel", a daemon's text).
+ */
+void cluster_peer_report(struct mapd *m, uint32_t id, bool unreachable,
+			 int err, const char *source);
+/* The mapds that report daemon id unreachable (a JSON array). */
+json_t *cluster_reporters_json(struct mapd *m, uint32_t id);
+
+/* The cluster's name; NULL when not in cluster mode. */
+const char *cluster_name(struct mapd *m);
 
 /* "mode", "leader", "etcd" fields of the status reply. */
 void cluster_status(struct mapd *m, json_t *reply);

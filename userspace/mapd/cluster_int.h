@@ -24,12 +24,33 @@ struct cluster_local {
 	bool key_put;		/* its alive key exists, with our lease */
 	uint64_t put_used;
 	double put_at;
+	int64_t refuted_rev;	/* the newest report about it we refuted */
 };
 
 /* Another mapd's daemon, as its alive key says. */
 struct cluster_alive {
 	uint32_t id;
 	uint64_t used;
+	int64_t mod_rev;	/* newer than a report's create_rev: refuted */
+};
+
+/* A reports/ID/NAME key: mapd NAME cannot reach daemon ID. */
+struct cluster_report {
+	uint32_t id;
+	char by[256];
+	int64_t create_rev;
+	int64_t lease;
+	double seen;		/* when this mapd first saw it */
+	bool logged;		/* the leader said it marks the daemon down */
+};
+
+/* A report this mapd stands by: its key is kept in etcd. */
+struct cluster_mine {
+	uint32_t id;
+	int err;
+	char source[80];	/* a daemon's reporter text fits whole */
+	bool key_put;		/* written with our current lease */
+	bool withdraw;		/* to delete, then forget */
 };
 
 /* A daemon the leader has seen down, and since when. */
@@ -59,6 +80,7 @@ struct mapd_cluster {
 	int64_t leader_rev;		/* our leader key's create_revision */
 	char leader_name[256];
 	char mapds[CLUSTER_MAX_MAPDS][256];
+	int64_t mapd_leases[CLUSTER_MAX_MAPDS];
 	size_t nmapds;
 
 	struct cluster_alive *alive;	/* from etcd, all daemons */
@@ -67,6 +89,12 @@ struct mapd_cluster {
 	size_t nlocal;
 	struct cluster_down *downs;	/* leader only */
 	size_t ndowns;
+	struct cluster_report *reports;	/* from etcd, all mapds' */
+	size_t nreports;
+	struct cluster_report *old_reports;	/* during a refresh */
+	size_t nold_reports;
+	struct cluster_mine *mine;	/* reports we stand by */
+	size_t nmine;
 
 	int pipe[2];			/* watch -> main loop */
 	pthread_t thread;
@@ -86,6 +114,32 @@ void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
 /* d->used from the alive keys (or our own heartbeats). */
 void cluster_used(struct mapd_cluster *cl, struct mapd_daemon *d);
 bool cluster_is_alive(struct mapd_cluster *cl, uint32_t id);
+/* alive/ID's mod_revision; 0 when there is no such key. */
+int64_t cluster_alive_rev(struct mapd_cluster *cl, uint32_t id);
+/*
+ * Up as the leader places it: alive, and not condemned by a report
+ * that the daemon's host mapd left unrefuted for the refute window.
+ */
+bool cluster_is_up(struct mapd *m, uint32_t id);
+
+/*
+ * Peer reports (cluster_report.c). A refresh calls begin, note for
+ * each reports/ key (rest: "ID/NAME"), then end once the mapds are
+ * known.
+ */
+void cluster_reports_begin(struct mapd_cluster *cl);
+void cluster_note_report(struct mapd_cluster *cl, const char *rest,
+			 const struct etcd_kv *kv);
+void cluster_reports_end(struct mapd_cluster *cl);
+/* A new leader: every window starts now. */
+void cluster_reports_restart(struct mapd_cluster *cl);
+/* Writes and withdraws our own reports as needed (the tick). */
+void cluster_reports_sync(struct mapd *m);
+/* The host mapd's answer: re-puts alive/ID of a local daemon that
+ * heartbeats and has a report against it (cluster_live.c). */
+void cluster_refute(struct mapd *m);
+/* Freshest heartbeat that refutes a report (seconds). */
+double cluster_refute_age(struct mapd *m);
 /* Leader: places from config and liveness, writes a new map if needed. */
 void cluster_lead(struct mapd *m);
 

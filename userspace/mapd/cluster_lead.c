@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The leader's work: from the config, the alive keys and the current
- * map, compute the next map; write it with the next epoch only if it
- * differs, guarded by our leader key, so that a leader that lost its
- * key can never write. A daemon down for longer than out_after is
- * marked out in the config, which moves its PGs.
+ * The leader's work: from the config, the alive keys, the peer reports
+ * (cluster_report.c) and the current map, compute the next map; write
+ * it with the next epoch only if it differs, guarded by our leader key,
+ * so that a leader that lost its key can never write. A daemon down
+ * for longer than out_after is marked out in the config, which moves
+ * its PGs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,8 +60,7 @@ static bool mark_out(struct mapd *m)
 
 		if (!d->in)
 			continue;
-		since = down_since(m->cl, d->id,
-				   cluster_is_alive(m->cl, d->id));
+		since = down_since(m->cl, d->id, cluster_is_up(m, d->id));
 		if (since && now - since > m->out_after) {
 			log_warn("daemon %u is out: down for %.0f s; its PGs move",
 				 d->id, now - since);
@@ -103,7 +103,7 @@ void cluster_lead(struct mapd *m)
 		return;
 	}
 	for (i = 0; i < st.ndaemons; i++)
-		st.daemons[i].up = cluster_is_alive(cl, st.daemons[i].id);
+		st.daemons[i].up = cluster_is_up(m, st.daemons[i].id);
 	if (mapd_place(&st) < 0)
 		goto out;
 	map = cluster_map_json(&st);

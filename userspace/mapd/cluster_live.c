@@ -5,7 +5,9 @@
  * alive/ID key for each daemon heartbeating to it. A daemon that stops
  * heartbeating loses its key after the grace period; a host that dies
  * loses all of its keys when its lease runs out. The leader turns keys
- * into up and down.
+ * into up and down. Writing alive/ID again is also how this mapd
+ * refutes a peer report about a daemon that heartbeats here
+ * (cluster_refute; see cluster_report.c).
  */
 #include <linux/shard.h>
 #include <errno.h>
@@ -21,6 +23,13 @@
 
 /* Refresh an alive key's "used" at most this often (seconds). */
 #define USED_REFRESH	10.0
+
+/*
+ * A heartbeat at most this old refutes a peer report: two of shardd's
+ * default 1 s intervals and some slack. Older, the daemon may well be
+ * what the report says, and its host mapd keeps quiet.
+ */
+#define REFUTE_HB_AGE	2.5
 
 static void alive_key(struct mapd_cluster *cl, uint32_t id, char *buf,
 		      size_t len)
@@ -51,6 +60,7 @@ void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
 	a = &cl->alive[cl->nalive++];
 	a->id = id;
 	a->used = 0;
+	a->mod_rev = kv->mod_rev;
 	j = json_loadb(kv->value, kv->value_len, 0, NULL);
 	if (json_is_integer(json_object_get(j, "used")))
 		a->used = json_integer_value(json_object_get(j, "used"));
@@ -65,6 +75,21 @@ bool cluster_is_alive(struct mapd_cluster *cl, uint32_t id)
 		if (cl->alive[i].id == id)
 			return true;
 	return false;
+}
+
+int64_t cluster_alive_rev(struct mapd_cluster *cl, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nalive; i++)
+		if (cl->alive[i].id == id)
+			return cl->alive[i].mod_rev;
+	return 0;
+}
+
+double cluster_refute_age(struct mapd *m)
+{
+	return m->grace < REFUTE_HB_AGE ? m->grace : REFUTE_HB_AGE;
 }
 
 void cluster_used(struct mapd_cluster *cl, struct mapd_daemon *d)
@@ -172,6 +197,8 @@ static int new_lease(struct mapd_cluster *cl)
 	}
 	for (i = 0; i < cl->nlocal; i++)
 		cl->local[i].key_put = false;
+	for (i = 0; i < cl->nmine; i++)
+		cl->mine[i].key_put = false;
 	cluster_reachable(cl);
 	cl->next_keepalive = mapd_now() + cl->ttl / 3.0;
 	return 0;
@@ -216,6 +243,8 @@ static void keep_alive_keys(struct mapd *m)
 	for (i = 0; i < cl->nlocal && cl->lease; i++) {
 		struct cluster_local *l = &cl->local[i];
 		bool silent = now - l->last_hb > m->grace;
+		/* Writing the key refutes reports: only on fresh news. */
+		bool fresh = now - l->last_hb <= cluster_refute_age(m);
 
 		if (silent && l->key_put) {
 			alive_key(cl, l->id, k, sizeof(k));
@@ -226,12 +255,44 @@ static void keep_alive_keys(struct mapd *m)
 			l->key_put = false;
 			log_warn("daemon %u is silent for %.0f s", l->id,
 				 now - l->last_hb);
-		} else if (!silent && (!l->key_put ||
+		} else if (fresh && (!l->key_put ||
 			   (l->used != l->put_used &&
 			    now - l->put_at > USED_REFRESH))) {
 			if (put_alive(cl, l))
 				return;
 		}
+	}
+}
+
+void cluster_refute(struct mapd *m)
+{
+	struct mapd_cluster *cl = m->cl;
+	double now = mapd_now();
+	size_t i, k;
+
+	if (!cl->lease || !cl->reachable)
+		return;
+	for (i = 0; i < cl->nlocal; i++) {
+		struct cluster_local *l = &cl->local[i];
+		const char *by = NULL;
+		int64_t newest = 0;
+
+		for (k = 0; k < cl->nreports; k++)
+			if (cl->reports[k].id == l->id &&
+			    cl->reports[k].create_rev > newest) {
+				newest = cl->reports[k].create_rev;
+				by = cl->reports[k].by;
+			}
+		if (!by || newest <= l->refuted_rev ||
+		    newest <= cluster_alive_rev(cl, l->id))
+			continue;	/* none, or refuted already */
+		if (now - l->last_hb > cluster_refute_age(m))
+			continue;	/* silent: the report may be right */
+		if (put_alive(cl, l))
+			return;
+		l->refuted_rev = newest;
+		log_info("daemon %u heartbeats here (%.1f s ago): refuting mapd %s's report that it is unreachable",
+			 l->id, now - l->last_hb, by);
 	}
 }
 
@@ -264,6 +325,7 @@ static void campaign(struct mapd *m)
 	free(cl->downs);
 	cl->downs = NULL;
 	cl->ndowns = 0;
+	cluster_reports_restart(cl);
 	log_info("leading cluster %s", cl->name);
 	cluster_lead(m);
 }
@@ -285,6 +347,9 @@ void cluster_tick(struct mapd *m)
 	/* Back from an outage: catch up before acting on old news. */
 	if (!was_reachable && cl->reachable)
 		cluster_refresh(m);
+	/* A daemon silent at a report's time may have spoken since. */
+	cluster_refute(m);
+	cluster_reports_sync(m);
 	campaign(m);
 	if (cl->leader)
 		cluster_lead(m);

@@ -118,7 +118,8 @@ static int parse(json_t *req, struct mapd_daemon *d, char *err)
  * second one. A store claiming an id that another store holds is
  * refused, as is a uuid already known under another id (a copied disk).
  */
-static int match_store(struct mapd *m, struct mapd_daemon *d, char *err)
+static int match_store(struct mapd *m, struct mapd_daemon *d, json_t *reply,
+		       char *err)
 {
 	struct mapd_daemon *by_uuid = state_daemon_by_uuid(&m->st, d->uuid);
 	struct mapd_daemon *by_id = d->id ? state_daemon(&m->st, d->id) : NULL;
@@ -134,6 +135,8 @@ static int match_store(struct mapd *m, struct mapd_daemon *d, char *err)
 		snprintf(err, ERRLEN,
 			 "daemon id %u belongs to the store with uuid %s, not to this one (%s)",
 			 d->id, by_id->uuid, d->uuid);
+		/* shardd renumbers a store that holds nothing. */
+		json_object_set_new(reply, "reason", json_string("id-taken"));
 		return -EEXIST;
 	}
 	if (d->id && by_uuid && by_uuid->id != d->id) {
@@ -156,7 +159,7 @@ int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply,
 	ret = parse(req, &d, err);
 	if (ret)
 		return ret;
-	ret = match_store(m, &d, err);
+	ret = match_store(m, &d, reply, err);
 	if (ret)
 		return ret;
 	old = d.id ? state_daemon(&m->st, d.id) : NULL;

@@ -6,9 +6,10 @@
 #include "cluster.h"
 #include "cmds.h"
 
-static json_t *daemons_json(const struct mapd_state *st,
-			    const struct kstatus *ks, bool have_ks)
+static json_t *daemons_json(struct mapd *m, const struct kstatus *ks,
+			    bool have_ks)
 {
+	const struct mapd_state *st = &m->st;
 	json_t *a = json_array();
 	size_t i, k;
 
@@ -24,6 +25,10 @@ static json_t *daemons_json(const struct mapd_state *st,
 					conn = ks->daemons[k].connected;
 			json_object_set_new(o, "connected", json_integer(conn));
 		}
+		/* Cluster mode: the mapds that cannot reach it. */
+		if (o && m->cl)
+			json_object_set_new(o, "reported_unreachable_by",
+					    cluster_reporters_json(m, d->id));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -129,7 +134,7 @@ int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err)
 	json_object_set_new(reply, "hosts", hosts_json(&m->st));
 	json_object_set_new(reply, "kernel", kernel);
 	json_object_set_new(reply, "daemons",
-			    daemons_json(&m->st, &ks, !ret && m->kernel.ops));
+			    daemons_json(m, &ks, !ret && m->kernel.ops));
 	json_object_set_new(reply, "pools", pools_json(&m->st));
 	json_object_set_new(reply, "devices", devices_json(devs, n));
 	free(ks.daemons);

@@ -25,6 +25,7 @@ static const struct {
 	{ "unmap",		cmd_unmap },
 	{ "status",		cmd_status },
 	{ "daemon-heartbeat",	cmd_daemon_heartbeat },
+	{ "daemon-report",	cmd_daemon_report },
 	{ "map-get",		cmd_map_get },
 	{ "map-show",		cmd_map_show },
 	{ "daemon-ls",		cmd_daemon_ls },
@@ -35,6 +36,8 @@ static const struct {
 	{ "pool-ls",		cmd_pool_ls },
 	{ "pool-rm",		cmd_pool_rm },
 	{ "pg-ls",		cmd_pg_ls },
+	{ "cluster-create",	cmd_cluster_create },
+	{ "cluster-join",	cmd_cluster_join },
 };
 
 static json_t *error_reply(const char *msg)
@@ -84,10 +87,17 @@ json_t *mapd_handle(struct mapd *m, json_t *req)
 		usleep(1000 + random() % (1000 << (attempt < 4 ? attempt : 4)));
 	}
 	if (ret) {
+		/* A machine-readable "reason" the command set goes along. */
+		json_t *reason = json_incref(json_object_get(reply, "reason"));
+
 		json_decref(reply);
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
-		return error_reply(err);
+		reply = error_reply(err);
+		if (reply && json_is_string(reason))
+			json_object_set(reply, "reason", reason);
+		json_decref(reason);
+		return reply;
 	}
 	return reply;
 }

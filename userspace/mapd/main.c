@@ -17,8 +17,11 @@
 
 #include "../jsonline/jsonline.h"
 #include "cluster.h"
+#include "cluster_conf.h"
+#include "genl_event.h"
 #include "log.h"
 #include "mapd.h"
+#include "report.h"
 #include "server.h"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -108,6 +111,31 @@ static int daemonize(int *ready_fd)
 	return 0;
 }
 
+/* The cluster shardctl cluster create|join made us part of, if any. */
+static int remembered_cluster(const char *state, struct mapd_cluster_conf *c,
+			      struct mapd_cluster_opts *o)
+{
+	char *path = cluster_conf_path(state), err[512];
+	int ret;
+
+	if (!path)
+		return -ENOMEM;
+	ret = cluster_conf_load(path, c, err, sizeof(err));
+	if (ret == -ENOENT) {
+		ret = 0;
+	} else if (ret) {
+		log_err("%s; fix or remove it (shardctl cluster join writes it again)",
+			err);
+	} else {
+		log_info("cluster %s from %s", c->name, path);
+		o->endpoints = c->endpoints;
+		o->name = c->name;
+		o->self = c->self;
+	}
+	free(path);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -134,6 +162,7 @@ int main(int argc, char **argv)
 	struct mapd_cluster_opts copts = {
 		.name = "shard", .timeout_ms = 1000,
 	};
+	struct mapd_cluster_conf conf = { 0 };
 	char host[256];
 	struct kerr kerr;
 	int opt, ret, lfd = -1, ready = -1;
@@ -175,12 +204,13 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	if (!copts.self) {
-		if (gethostname(host, sizeof(host)) < 0)
-			strcpy(host, "localhost");
-		host[sizeof(host) - 1] = '\0';
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(m.hostname, sizeof(m.hostname), "%s", host);
+	m.etcd_timeout_ms = copts.timeout_ms;
+	if (!copts.self)
 		copts.self = host;
-	}
 	if (!valid_name(copts.name) || !valid_name(copts.self)) {
 		fprintf(stderr, "shard-mapd: --cluster and --name must match [A-Za-z0-9._-]{1,64}\n");
 		return EXIT_FAILURE;
@@ -199,6 +229,11 @@ int main(int argc, char **argv)
 	ret = mapd_init(&m, state);
 	if (ret)
 		goto out;
+	if (!copts.endpoints) {
+		ret = remembered_cluster(state, &conf, &copts);
+		if (ret)
+			goto out;
+	}
 	if (kernel) {
 		ret = genl_kernel_open(&m.kernel);
 		if (ret)
@@ -224,8 +259,13 @@ int main(int argc, char **argv)
 			goto out_unlink;
 		}
 	}
-	if (kernel)
+	if (kernel) {
+		/* Its reports of unreachable daemons: without them mapd
+		 * works as before, only slower to notice a dead host. */
+		m.events = kevents_open(mapd_kernel_event, &m);
+		kevents_subscribe(m.events);
 		mapd_sync_kernel(&m, &kerr);
+	}
 	log_info("serving %s (epoch %llu%s)", sock,
 		 (unsigned long long)m.st.epoch,
 		 kernel ? "" : ", kernel disabled");
@@ -244,5 +284,6 @@ out_unlink:
 	close(lfd);
 out:
 	mapd_fini(&m);
+	cluster_conf_free(&conf);
 	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
 }

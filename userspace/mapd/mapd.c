@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cluster.h"
+#include "genl_event.h"
 #include "log.h"
 #include "mapd.h"
 #include "place.h"
@@ -80,6 +81,7 @@ int mapd_init(struct mapd *m, const char *state_path)
 void mapd_fini(struct mapd *m)
 {
 	cluster_stop(m);
+	kevents_close(m->events);
 	if (m->kernel.ops)
 		m->kernel.ops->close(m->kernel.priv);
 	state_free(&m->st);

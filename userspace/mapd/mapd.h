@@ -15,6 +15,7 @@
 #define MAPD_DEFAULT_OUT_AFTER	600	/* seconds down: out */
 
 struct mapd_cluster;
+struct kevents;
 
 struct mapd {
 	struct mapd_state st;
@@ -22,7 +23,15 @@ struct mapd {
 	double grace;			/* seconds */
 	double out_after;		/* seconds; 0 never */
 	char *state_path;
+	/* For "cluster-create" and "cluster-join": --name's default and
+	 * --etcd-timeout. */
+	char hostname[256];
+	long etcd_timeout_ms;
+	/* Set on joining a cluster: the daemons' sessions are closed so
+	 * that they register again (their ids were given here alone). */
+	bool drop_daemon_sessions;
 	struct mapd_kernel kernel;
+	struct kevents *events;	/* the kernel's events; NULL: none */
 	bool map_pushed;	/* the kernel has st.epoch */
 	/* While a request is handled: where to note that the connection
 	 * is a daemon's session (its id), or NULL. */

@@ -20,6 +20,7 @@
 #include "../jsonline/jsonline.h"
 #include "cluster.h"
 #include "dispatch.h"
+#include "genl_event.h"
 #include "log.h"
 #include "server.h"
 
@@ -276,8 +277,8 @@ static time_t now(void)
 int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop)
 {
 	struct client *clients[MAX_CLIENTS];
-	struct pollfd pfd[MAX_CLIENTS + 2];
-	int efd = cluster_event_fd(m);
+	struct pollfd pfd[MAX_CLIENTS + 3];
+	int efd, kfd = kevents_fd(m->events);
 	struct timespec timeout = { .tv_sec = TICK_INTERVAL };
 	time_t last_sync = now(), last_tick = now();
 	struct kerr kerr;
@@ -304,8 +305,11 @@ int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop)
 				pfd[i + 1].events |= POLLOUT;
 		}
 		ev = n + 1;
+		/* Cluster mode may begin later (shardctl cluster create). */
+		efd = cluster_event_fd(m);
 		pfd[ev] = (struct pollfd){ .fd = efd, .events = POLLIN };
-		ret = ppoll(pfd, ev + 1, &timeout, &mask);
+		pfd[ev + 1] = (struct pollfd){ .fd = kfd, .events = POLLIN };
+		ret = ppoll(pfd, ev + 2, &timeout, &mask);
 		if (ret < 0) {
 			ret = 0;
 			if (errno == EINTR)
@@ -326,8 +330,19 @@ int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop)
 			clients[i] = clients[--n];
 			daemon_session_closed(m, clients, n, gone);
 		}
+		if (m->drop_daemon_sessions) {
+			/* Not gone: their ids mean other daemons now. */
+			m->drop_daemon_sessions = false;
+			for (i = 0; i < n; i++)
+				if (clients[i]->daemon_id) {
+					clients[i]->daemon_id = 0;
+					shutdown(clients[i]->fd, SHUT_RDWR);
+				}
+		}
 		if (efd >= 0 && (pfd[ev].revents & POLLIN))
 			cluster_refresh(m);
+		if (kfd >= 0 && (pfd[ev + 1].revents & POLLIN))
+			kevents_read(m->events);
 		if (pfd[0].revents & POLLIN)
 			accept_clients(lfd, clients, &n);
 		if (now() - last_tick >= TICK_INTERVAL) {
@@ -336,6 +351,7 @@ int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop)
 		}
 		if (m->kernel.ops && now() - last_sync >= SYNC_INTERVAL) {
 			mapd_sync_kernel(m, &kerr);
+			kevents_subscribe(m->events);
 			last_sync = now();
 		}
 	}

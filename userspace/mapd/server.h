@@ -18,7 +18,8 @@ int server_listen(const char *path);
 /*
  * Serves clients until *stop is set. SIGINT and SIGTERM must be blocked
  * by the caller; they are let through only while waiting. Also calls
- * mapd_tick() every second and mapd_sync_kernel() every few seconds.
+ * mapd_tick() every second and mapd_sync_kernel() every few seconds,
+ * and reads the kernel's events (m->events) as they come.
  */
 int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop);
 

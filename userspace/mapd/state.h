@@ -118,6 +118,9 @@ int state_load(struct mapd_state *st, const char *path,
  * over path, and the directory fsynced. On failure path is untouched.
  */
 int state_save(const struct mapd_state *st, const char *path);
+/* Writes j to path so that a crash leaves the old file or the new one:
+ * a temporary file, fsync, rename, fsync of the directory; -errno. */
+int json_save_atomic(const json_t *j, const char *path);
 
 struct mapd_pool *state_pool(struct mapd_state *st, const char *name);
 struct mapd_pool *state_pool_by_id(struct mapd_state *st, uint32_t id);

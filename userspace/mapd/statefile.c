@@ -399,15 +399,20 @@ static int fsync_dir_of(const char *path)
 
 int state_save(const struct mapd_state *st, const char *path)
 {
-	char *tmp = NULL, *buf = NULL;
-	json_t *j;
+	json_t *j = state_to_json(st);
+	int ret = j ? json_save_atomic(j, path) : -ENOMEM;
+
+	json_decref(j);
+	return ret;
+}
+
+int json_save_atomic(const json_t *j, const char *path)
+{
+	char *tmp = NULL, *buf;
 	int fd = -1, ret;
 	size_t len;
 
-	j = state_to_json(st);
-	if (j)
-		buf = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(j);
+	buf = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
 	if (!buf || asprintf(&tmp, "%s.tmp", path) < 0) {
 		tmp = NULL;
 		ret = -ENOMEM;

@@ -86,10 +86,15 @@ int mapd_proc_start(struct mapd_proc *p, const char *dir, const char *name,
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execl(bin, "shard-mapd", "--no-kernel", "--foreground",
-		      "--state", p->state, "--socket", p->sock,
-		      "--etcd", etcd_url, "--cluster", cluster,
-		      "--name", name, "--grace", g, (char *)NULL);
+		if (!etcd_url)
+			execl(bin, "shard-mapd", "--no-kernel", "--foreground",
+			      "--state", p->state, "--socket", p->sock,
+			      "--grace", g, (char *)NULL);
+		else
+			execl(bin, "shard-mapd", "--no-kernel", "--foreground",
+			      "--state", p->state, "--socket", p->sock,
+			      "--etcd", etcd_url, "--cluster", cluster,
+			      "--name", name, "--grace", g, (char *)NULL);
 		_exit(127);
 	}
 	return 0;

@@ -27,7 +27,8 @@ const char *mapd_proc_bin(void);
 
 /*
  * Starts shard-mapd --foreground --no-kernel in cluster mode with its
- * socket, state file and log in dir, named name. Does not wait for it.
+ * socket, state file and log in dir, named name (etcd_url NULL: alone,
+ * unless dir has a cluster.json). Does not wait for it.
  */
 int mapd_proc_start(struct mapd_proc *p, const char *dir, const char *name,
 		    const char *etcd_url, const char *cluster, double grace);

@@ -382,6 +382,37 @@ TEST(pg_ls_map_show)
 	EXPECT_EQ(NULL, req);
 }
 
+TEST(cluster_create_join)
+{
+	char err[ERRLEN];
+	json_t *req;
+
+	ASSERT_EQ(0, build(cluster_create_request, &req, err, "cluster create",
+			   "prod", "--etcd", "http://10.0.0.1:2379,http://10.0.0.2:2379",
+			   NULL)) TH_LOG("%s", err);
+	EXPECT_STREQ("cluster-create", s(req, "cmd"));
+	EXPECT_STREQ("prod", s(req, "cluster"));
+	EXPECT_STREQ("http://10.0.0.1:2379,http://10.0.0.2:2379", s(req, "etcd"));
+	EXPECT_EQ(NULL, json_object_get(req, "name"));	/* mapd's default */
+	json_decref(req);
+	ASSERT_EQ(0, build(cluster_join_request, &req, err, "cluster join",
+			   "--name", "pve2", "--etcd=http://10.0.0.1:2379", "prod",
+			   NULL)) TH_LOG("%s", err);
+	EXPECT_STREQ("cluster-join", s(req, "cmd"));
+	EXPECT_STREQ("pve2", s(req, "name"));
+	json_decref(req);
+
+	EXPECT_NE(0, build(cluster_join_request, &req, err, "cluster join", "prod", NULL));
+	EXPECT_NE(NULL, strstr(err, "missing --etcd URLS"));
+	EXPECT_NE(0, build(cluster_join_request, &req, err, "cluster join", "prod", "--etcd", "", NULL));
+	EXPECT_NE(NULL, strstr(err, "missing --etcd URLS"));
+	EXPECT_NE(0, build(cluster_create_request, &req, err, "cluster create", "--etcd", "http://a:1", NULL));
+	EXPECT_NE(NULL, strstr(err, "missing argument (usage: cluster create NAME"));
+	EXPECT_NE(0, build(cluster_create_request, &req, err, "cluster create", "a", "b", "--etcd", "http://a:1", NULL));
+	EXPECT_NE(NULL, strstr(err, "unexpected argument 'b'"));
+	EXPECT_NE(0, build(cluster_create_request, &req, err, "cluster create", "a", "--etcd", NULL));
+}
+
 TEST(reply_text)
 {
 	json_t *ids = json_pack("[i, n, i, i, i, n]", 1, 2, 30, 4);

@@ -384,8 +384,9 @@ TEST_F(e2e, pools)
 	EXPECT_EQ(1, CTL("pool frob"));
 	EXPECT_STREQ("shardctl: unknown command 'pool frob' (see 'shardctl help')\n", err);
 	EXPECT_EQ(0, CTL("help"));
-	EXPECT_NE(NULL, strstr(out, "  pool create   NAME --size N"));
-	EXPECT_NE(NULL, strstr(out, "  daemon out    ID "));
+	EXPECT_NE(NULL, strstr(out, "  pool create    NAME --size N"));
+	EXPECT_NE(NULL, strstr(out, "  daemon out     ID "));
+	EXPECT_NE(NULL, strstr(out, "  cluster create NAME --etcd URLS"));
 	EXPECT_NE(NULL, strstr(out, "  map-show "));
 }
 
