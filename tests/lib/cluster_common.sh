@@ -12,7 +12,10 @@
 #   _cluster_etcd_leader      the host whose member leads etcd (raft)
 #   _cluster_etcd_move_leader H   make H's member etcd's leader
 #   _cluster_mapd_start H [MAPD_ARGS...]  H's shard-mapd; the arguments
-#                             (e.g. --no-kernel) are remembered for restarts
+#                             (e.g. --no-kernel) are remembered for restarts;
+#                             --alone: without --etcd (alone until
+#                             `shardctl cluster create|join`, then from
+#                             its cluster.json)
 #   _cluster_daemon_spawn H NAME [SIZE]   start a shardd on H at port
 #                             7400+10N+k (the k-th daemon of H), store
 #                             $SHARD_T/H/NAME (SIZE default 4G); a known
@@ -229,13 +232,19 @@ _cluster_etcd_move_leader() {
 }
 
 _cluster_mapd_start() {
-	local h=$1 args
+	local h=$1 args etcd=() a
 	shift
 	[ $# -gt 0 ] && _cl_mapd_args[$h]="$*"
 	read -ra args <<<"${_cl_mapd_args[$h]:-}"
+	etcd=(--etcd "$(_cluster_endpoints)" --name "$h")
+	for a in "${!args[@]}"; do
+		if [ "${args[$a]}" = --alone ]; then
+			unset "args[$a]"
+			etcd=()
+		fi
+	done
 	_cluster_bg "$h" "$SHARD_T/$h/mapd.log" \
-		"$SHARD_BIN/userspace/mapd/shard-mapd" \
-		--etcd "$(_cluster_endpoints)" --name "$h" \
+		"$SHARD_BIN/userspace/mapd/shard-mapd" "${etcd[@]}" \
 		--state "$SHARD_T/$h/state.json" \
 		--socket "$SHARD_T/$h/mapd.sock" --grace "$SHARD_CLUSTER_GRACE" \
 		--etcd-timeout "$SHARD_CLUSTER_ETCD_TIMEOUT" \

@@ -3,10 +3,14 @@
 # (network namespaces on one bridge), each with an etcd member, a
 # shard-mapd and two storage daemons; h1's mapd drives the kernel, whose
 # volume lives in a single-copy pool spread over all of them.
-#  1. all mapds agree on the leader (h2), six daemons up, etcd ok;
+#  1. h2 makes the cluster with `shardctl cluster create`, h3 joins with
+#     `cluster join` (its daemons, registered alone first, take new ids),
+#     h1 starts with --etcd: all mapds agree on the leader (h2), six
+#     daemons up, etcd ok;
 #  2. pools, a volume, fio write + verify through h1;
 #  3. h3 dies (kill -9 of everything) under a verifying reader: its
-#     daemons go down within grace + a few seconds, a two-copy pool's
+#     daemons go down within grace + a few seconds (about 2 s: the kernel
+#     reports them unreachable through h1's mapd), a two-copy pool's
 #     primaries move off h3, the single-copy pool's PGs on h3 are down and
 #     their I/O waits; h3 comes back and the reader finishes clean;
 #  4. the leader's host h2 dies: a new leader, whose map (h2 down) reaches
@@ -38,6 +42,9 @@ HALF=$((VOL_MB / 2))M
 QUARTER_MB=$((VOL_MB / 4))
 dev=
 
+# all_up N: the condition "N daemons, all up".
+all_up() { echo "len(j['daemons']) == $1 and all(d['up'] for d in j['daemons'])"; }
+
 for h in h1 h2 h3; do
 	_cluster_etcd_start $h
 done
@@ -45,19 +52,31 @@ _cluster_etcd_wait 90 || _die "etcd did not come up"
 t_etcd=$(_cluster_now)
 # h2 first, so that it leads: losing the leader's host (case 4) then does
 # not take the kernel's mapd (h1) with it. One kernel in the VM: only h1's
-# mapd talks to it.
-_cluster_mapd_start h2 --no-kernel
+# mapd talks to it. h2 makes the cluster with `shardctl cluster create`
+# and h3 joins it with `cluster join` after its daemons registered with it
+# alone (their ids collide with h2's: being empty, they take new ones);
+# h1 starts with --etcd. Restarts of h2 and h3 find the cluster in their
+# cluster.json.
+_cluster_mapd_start h2 --no-kernel --alone
+_cluster_daemon_start h2 d1 2G
+_cluster_daemon_start h2 d2 4G
+_cluster_wait h2 30 "$(all_up 2)" >/dev/null || _die "h2's daemons did not register"
+_cluster_ctl h2 cluster create shard --etcd "$(_cluster_endpoints)" --name h2 ||
+	_die "cluster create on h2 failed"
 _cluster_wait h2 30 "j['leader'] == 'h2'" >/dev/null || _die "h2 does not lead"
 _cluster_mapd_start h1
-_cluster_mapd_start h3 --no-kernel
-for h in h1 h2 h3; do
+_cluster_mapd_start h3 --no-kernel --alone
+for h in h1 h3; do
 	_cluster_daemon_spawn $h d1 2G
 	_cluster_daemon_spawn $h d2 4G
 done
-for h in h1 h2 h3; do
+for h in h1 h3; do
 	_cluster_daemon_wait $h d1
 	_cluster_daemon_wait $h d2
 done
+_cluster_wait h3 30 "$(all_up 2)" >/dev/null || _die "h3's daemons did not register alone"
+_cluster_ctl h3 cluster join shard --etcd "$(_cluster_endpoints)" --name h3 ||
+	_die "cluster join on h3 failed"
 ktap_plan 6
 ktap_diag "VOL ${VOL}; etcd up in $(_cluster_secs "$t_start" "$t_etcd") s, mapds and daemons started in $(_cluster_secs "$t_etcd" "$(_cluster_now)") s"
 
@@ -106,8 +125,6 @@ fio_check() {
 		sed -E 's/^ +//; s/ \([^)]*\)//g' | paste -sd';')"
 }
 
-# all_up N: the condition "N daemons, all up".
-all_up() { echo "len(j['daemons']) == $1 and all(d['up'] for d in j['daemons'])"; }
 
 # The kernel installed the map h1's mapd holds.
 kernel_in_step() {
