@@ -77,6 +77,9 @@ struct mapd_cluster {
 	int64_t lease;			/* 0: none */
 	double next_keepalive;
 	bool leader;
+	/* A lost map write re-reads, which may lead again: refresh -> lead
+	 * -> refresh, kept to one such round per call. */
+	int lead_depth;
 	int64_t leader_rev;		/* our leader key's create_revision */
 	char leader_name[256];
 	char mapds[CLUSTER_MAX_MAPDS][256];

@@ -87,9 +87,7 @@ void cluster_lead(struct mapd *m)
 	size_t i;
 	int ret;
 
-	static int depth;	/* refresh -> lead -> refresh: keep it short */
-
-	if (!cl->leader || !cl->joined || !cl->config || depth > 1)
+	if (!cl->leader || !cl->joined || !cl->config || cl->lead_depth > 1)
 		return;
 	if (mark_out(m))
 		return;		/* the config changed: placed from there */
@@ -123,9 +121,9 @@ void cluster_lead(struct mapd *m)
 		       cl->leader_rev, &rev);
 	if (ret == -ECANCELED) {
 		/* Someone wrote before us, or we are no longer leader. */
-		depth++;
+		cl->lead_depth++;
 		cluster_refresh(m);
-		depth--;
+		cl->lead_depth--;
 		goto out;
 	}
 	if (ret) {
