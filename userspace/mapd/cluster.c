@@ -171,6 +171,7 @@ void cluster_refresh(struct mapd *m)
 	}
 	etcd_kvs_free(kvs, n);
 	cluster_reports_end(cl);
+	cluster_check_alive_keys(cl);
 	if (!leader_seen) {
 		cl->leader_name[0] = '\0';
 		if (cl->leader)

@@ -32,6 +32,7 @@ struct cluster_alive {
 	uint32_t id;
 	uint64_t used;
 	int64_t mod_rev;	/* newer than a report's create_rev: refuted */
+	int64_t lease;		/* whose key it is */
 };
 
 /* A reports/ID/NAME key: mapd NAME cannot reach daemon ID. */
@@ -114,6 +115,8 @@ void cluster_reachable(struct mapd_cluster *cl);
 /* Records alive/ID (id_str) from a refresh. */
 void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
 			const struct etcd_kv *kv);
+/* After a refresh: our daemons whose alive key is gone or not ours. */
+void cluster_check_alive_keys(struct mapd_cluster *cl);
 /* d->used from the alive keys (or our own heartbeats). */
 void cluster_used(struct mapd_cluster *cl, struct mapd_daemon *d);
 bool cluster_is_alive(struct mapd_cluster *cl, uint32_t id);

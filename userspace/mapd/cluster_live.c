@@ -61,6 +61,7 @@ void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
 	a->id = id;
 	a->used = 0;
 	a->mod_rev = kv->mod_rev;
+	a->lease = kv->lease;
 	j = json_loadb(kv->value, kv->value_len, 0, NULL);
 	if (json_is_integer(json_object_get(j, "used")))
 		a->used = json_integer_value(json_object_get(j, "used"));
@@ -75,6 +76,33 @@ bool cluster_is_alive(struct mapd_cluster *cl, uint32_t id)
 		if (cl->alive[i].id == id)
 			return true;
 	return false;
+}
+
+/*
+ * An alive key we put may have gone without us: deleted by another mapd
+ * that once heard from a daemon of that id (a host that joined with
+ * sessions from before), or put over by one. Ours again on the next
+ * heartbeat or tick.
+ */
+void cluster_check_alive_keys(struct mapd_cluster *cl)
+{
+	size_t i, k;
+
+	for (i = 0; i < cl->nlocal; i++) {
+		struct cluster_local *l = &cl->local[i];
+		bool ours = false;
+
+		if (!l->key_put)
+			continue;
+		for (k = 0; k < cl->nalive; k++)
+			if (cl->alive[k].id == l->id)
+				ours = cl->alive[k].lease == cl->lease;
+		if (!ours) {
+			log_warn("daemon %u's alive key is gone or not ours: putting it again",
+				 l->id);
+			l->key_put = false;
+		}
+	}
 }
 
 int64_t cluster_alive_rev(struct mapd_cluster *cl, uint32_t id)

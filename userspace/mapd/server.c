@@ -266,6 +266,31 @@ static void daemon_session_closed(struct mapd *m, struct client **clients,
 	mapd_daemon_gone(m, id);
 }
 
+/*
+ * This mapd joined a cluster: every other connection was opened under
+ * the state it had alone, where daemon ids meant other daemons. They are
+ * closed now, their unread requests dropped, so that no heartbeat of an
+ * old id reaches the cluster; daemons register again. Not "gone": their
+ * ids name other daemons now.
+ */
+static void drop_old_sessions(struct mapd *m, struct client **clients,
+			      size_t n, struct client *keep)
+{
+	size_t i;
+
+	m->drop_daemon_sessions = false;
+	for (i = 0; i < n; i++) {
+		struct client *c = clients[i];
+
+		if (c == keep)
+			continue;
+		c->daemon_id = 0;
+		c->closing = true;
+		c->in.len = 0;
+		shutdown(c->fd, SHUT_RDWR);
+	}
+}
+
 static time_t now(void)
 {
 	struct timespec ts;
@@ -323,21 +348,16 @@ int server_run(struct mapd *m, int lfd, volatile sig_atomic_t *stop)
 		for (i = n; i-- > 0;) {
 			if (!pfd[i + 1].revents)
 				continue;
-			if (!client_event(m, clients[i], pfd[i + 1].revents))
+			ret = client_event(m, clients[i], pfd[i + 1].revents);
+			if (m->drop_daemon_sessions)
+				drop_old_sessions(m, clients, n, clients[i]);
+			if (!ret)
 				continue;
+			ret = 0;
 			gone = clients[i]->daemon_id;
 			client_free(clients[i]);
 			clients[i] = clients[--n];
 			daemon_session_closed(m, clients, n, gone);
-		}
-		if (m->drop_daemon_sessions) {
-			/* Not gone: their ids mean other daemons now. */
-			m->drop_daemon_sessions = false;
-			for (i = 0; i < n; i++)
-				if (clients[i]->daemon_id) {
-					clients[i]->daemon_id = 0;
-					shutdown(clients[i]->fd, SHUT_RDWR);
-				}
 		}
 		if (efd >= 0 && (pfd[ev].revents & POLLIN))
 			cluster_refresh(m);

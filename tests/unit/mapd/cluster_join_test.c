@@ -140,6 +140,22 @@ static bool wait_mode(struct mapd_proc *p, const char *want, long ms)
 	"\"port\":" #port ",\"capacity\":1073741824,\"class\":\"ssd\","	\
 	"\"host\":\"h\",\"uuid\":\"" uuid "\"}"
 
+#define HB(id) "{\"cmd\":\"daemon-heartbeat\",\"id\":" #id ",\"epoch\":0}"
+
+/* Whether daemon id is up in p's status. */
+static bool daemon_up(struct mapd_proc *p, uint32_t id)
+{
+	json_t *st = call(p, "{\"cmd\":\"status\"}"), *d;
+	bool up = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "daemons"), i, d)
+		if (json_integer_value(json_object_get(d, "id")) == id)
+			up = json_is_true(json_object_get(d, "up"));
+	json_decref(st);
+	return up;
+}
+
 static bool has_volume(struct mapd_proc *p, const char *name)
 {
 	json_t *r = call(p, "{\"cmd\":\"ls\"}");
@@ -154,7 +170,7 @@ static bool has_volume(struct mapd_proc *p, const char *name)
 TEST_F_TIMEOUT(join, create_then_join, 60)
 {
 	json_t *r;
-	int err;
+	int err, fd;
 
 	if (!self->ready)
 		SKIP(return, "needs etcd and build/asan/shard-mapd");
@@ -188,12 +204,19 @@ TEST_F_TIMEOUT(join, create_then_join, 60)
 		TH_LOG("%s", error_of(r));
 	json_decref(r);
 
-	/* B: alone, its daemon got id 1 too, and it has a volume. */
+	/* B: alone, its daemon got id 1 too (on a session that heartbeats),
+	 * and it has a volume. */
 	ASSERT_EQ(0, mapd_proc_start(&self->b, self->dir_b, "b", NULL, NULL,
 				     2.0));
 	ASSERT_EQ(0, mapd_proc_wait_ready(&self->b, 10000));
-	r = call(&self->b, REG(7002, 0, UUID_B));
+	fd = mapd_connect(self->b.sock, CALL_MS);
+	ASSERT_LE(0, fd);
+	r = mapd_call_fd(fd, REG(7002, 0, UUID_B), &err);
+	ASSERT_NE(NULL, r);
 	ASSERT_EQ(1, json_integer_value(json_object_get(r, "id")));
+	json_decref(r);
+	r = mapd_call_fd(fd, HB(1), &err);
+	ASSERT_TRUE(ok(r));
 	json_decref(r);
 	r = call(&self->b, "{\"cmd\":\"create\",\"pool\":\"default\",\"name\":\"vb\",\"size\":1048576}");
 	ASSERT_TRUE(ok(r));
@@ -212,6 +235,12 @@ TEST_F_TIMEOUT(join, create_then_join, 60)
 	r = enter(self, &self->b, "cluster-join", "b");
 	ASSERT_TRUE(ok(r)) TH_LOG("%s", error_of(r));
 	json_decref(r);
+	/* The session from before the join is closed: its heartbeat for
+	 * id 1 would speak for A's daemon. */
+	r = mapd_call_fd(fd, HB(1), &err);
+	EXPECT_EQ(NULL, r) TH_LOG("a heartbeat on an old session was taken");
+	json_decref(r);
+	close(fd);
 	EXPECT_TRUE(wait_mode(&self->b, "cluster/ok", 10000));
 	/* B now sees the cluster's state: A's volume, not its own. */
 	EXPECT_TRUE(has_volume(&self->b, "va"));
@@ -232,6 +261,11 @@ TEST_F_TIMEOUT(join, create_then_join, 60)
 	r = call(&self->b, REG(7002, 0, UUID_B));
 	EXPECT_EQ(2, json_integer_value(json_object_get(r, "id")));
 	json_decref(r);
+
+	/* A's daemon 1 stayed up throughout, past B's grace period. */
+	usleep(5000 * 1000);
+	EXPECT_TRUE(daemon_up(&self->a, 1));
+	EXPECT_TRUE(daemon_up(&self->b, 1));
 
 	/* Restarted without --etcd, B is still a member. */
 	EXPECT_EQ(0, WEXITSTATUS(mapd_proc_stop(&self->b, 5000)));
