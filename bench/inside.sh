@@ -7,6 +7,8 @@
 #          (tmpfs in the VM), a volume of BENCH_SIZE, over TCP loopback
 #   shard3 the same volume spread over three shardd of different sizes
 #          (2, 4 and 8 GiB stores), placed by shard-mapd by capacity
+#   rep3   the same volume in a pool of three copies over three 4 GiB
+#          shardd: every write reaches all three before it completes
 #   nbd    the kernel's nbd client, nbd-server over TCP loopback exporting
 #          a BENCH_SIZE file in /tmp (same backing as shardd's store)
 #   ram    brd, a RAM disk of BENCH_SIZE (the ceiling: no network, no daemon)
@@ -16,7 +18,7 @@
 # at most one BENCH_SIZE of data sits in memory at a time.
 #
 # Environment: BENCH_SIZE (default 1G), BENCH_RUNTIME (seconds per job,
-# default 8), BENCH_DEVICES (default "shard shard3 nbd ram"), BENCH_ENGINE
+# default 8), BENCH_DEVICES (default "shard shard3 rep3 nbd ram"), BENCH_ENGINE
 # (io_uring, or libaio), BENCH_SCHED (I/O scheduler for the request-based
 # devices, default none; "keep" leaves the kernel's default), BENCH_NBD_CONNS
 # (nbd-client connections, default 2: what shard.ko opens to each daemon,
@@ -25,7 +27,7 @@
 . "$(dirname "$0")/../tests/lib/test_common.sh"
 . "$(dirname "$0")/../tests/lib/shard_common.sh"
 
-: "${BENCH_SIZE:=1G}" "${BENCH_RUNTIME:=8}" "${BENCH_DEVICES:=shard shard3 nbd ram}"
+: "${BENCH_SIZE:=1G}" "${BENCH_RUNTIME:=8}" "${BENCH_DEVICES:=shard shard3 rep3 nbd ram}"
 : "${BENCH_ENGINE:=io_uring}" "${BENCH_SCHED:=none}" "${BENCH_NBD_CONNS:=2}"
 : "${BENCH_OUT:=${SHARD_OUT:-$SHARD_REPO/build/bench}}"
 BENCH_GIT=$(git -C "$SHARD_REPO" describe --always --dirty 2>/dev/null || echo unknown)
@@ -97,17 +99,24 @@ run_fio() {	# run_fio NAME DEV
 }
 
 # --- shard, shard3 -----------------------------------------------------------
-# bench_shard NAME SIZES: a volume over one daemon per entry of SIZES (their
-# sparse stores' sizes, so capacities and placement weights differ).
+# bench_shard NAME SIZES [COPIES]: a volume over one daemon per entry of
+# SIZES (their sparse stores' sizes, so capacities and placement weights
+# differ); with COPIES, in a pool of that many copies (one per daemon).
 bench_shard() {
-	local name=$1 sizes=($2) dev i d rc spread=
+	local name=$1 sizes=($2) copies=${3:-} pool=default dev i d rc spread=
 	_shard_setup
 	for i in "${!sizes[@]}"; do
 		_shard_daemon "d$i" --size "${sizes[$i]}"
 	done
 	_shard_wait_daemons "${#sizes[@]}" ||
 		{ log "$name: the daemons did not all register"; return 1; }
-	dev=$(_shard_volume "default/$name" "$BENCH_SIZE") || return 1
+	if [ -n "$copies" ]; then
+		pool=$name
+		_shardctl pool create "$pool" --size "$copies" --failure-domain daemon >/dev/null ||
+			{ log "$name: pool create failed"; return 1; }
+		meta "$name" "copies=$copies"
+	fi
+	dev=$(_shard_volume "$pool/$name" "$BENCH_SIZE") || return 1
 	meta "$name" "backing=sparse file in /tmp ($(stat -f -c %T /tmp)), buffered" \
 		"daemons=${#sizes[@]} (stores ${sizes[*]})" \
 		"connections=$(cat /sys/module/shard/parameters/conns_per_daemon) per daemon"
@@ -202,8 +211,9 @@ for d in $BENCH_DEVICES; do
 	case $d in
 	shard) bench_shard shard 4G || failed="$failed $d" ;;
 	shard3) bench_shard shard3 "2G 4G 8G" || failed="$failed $d" ;;
+	rep3) bench_shard rep3 "4G 4G 4G" 3 || failed="$failed $d" ;;
 	nbd | ram) "bench_$d" || failed="$failed $d" ;;
-	*) _die "unknown device '$d' (shard, shard3, nbd, ram)" ;;
+	*) _die "unknown device '$d' (shard, shard3, rep3, nbd, ram)" ;;
 	esac
 done
 
@@ -265,7 +275,7 @@ def ratio(a, b):
 ratios = []
 for job in jobs_order:
     for d in devices:
-        if not d.startswith("shard"):
+        if d in ("nbd", "ram"):
             continue
         s = get(d, job)
         ratios.append({"job": job, "device": d,

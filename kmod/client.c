@@ -18,12 +18,19 @@ static void shard_redispatch_work(struct work_struct *work)
 {
 	struct shard_part *part, *tmp;
 	LIST_HEAD(list);
+	LIST_HEAD(done);
 
 	spin_lock(&shard_client.lock);
 	list_splice_init(&shard_client.held, &list);
 	list_for_each_entry_safe(part, tmp, &list, node)
-		shard_part_route(part->cmd->dev, part, part->idx);
+		if (shard_part_route(part->cmd->dev, part, part->idx))
+			list_add_tail(&part->node, &done);
 	spin_unlock(&shard_client.lock);
+	/* Completion may start new I/O: never under the lock. */
+	list_for_each_entry_safe(part, tmp, &done, node) {
+		list_del_init(&part->node);
+		shard_cmd_complete(part->cmd);
+	}
 }
 
 void shard_kick_redispatch(void)

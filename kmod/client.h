@@ -102,7 +102,11 @@ int shard_client_fill_status(struct sk_buff *msg, struct genl_info *info,
 			     const struct genl_family *family);
 
 /* Data path, all under shard_client.lock unless said otherwise. */
-void shard_part_route(struct shard_dev *dev, struct shard_part *part,
+/*
+ * True when that finished the part's request: the caller completes it
+ * (shard_cmd_complete) once it has dropped the lock.
+ */
+bool shard_part_route(struct shard_dev *dev, struct shard_part *part,
 		      unsigned int hint);
 void shard_part_hold(struct shard_part *part);
 bool shard_part_finish(struct shard_part *part, blk_status_t status);

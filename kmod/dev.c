@@ -133,6 +133,7 @@ static blk_status_t shard_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct shard_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	blk_status_t sts;
 	unsigned int op, i;
+	bool done = false;
 
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
@@ -181,8 +182,11 @@ static blk_status_t shard_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_OK;
 	}
 	for (i = 0; i < cmd->nr_parts; i++)
-		shard_part_route(dev, &cmd->parts[i], hctx->queue_num);
+		done |= shard_part_route(dev, &cmd->parts[i],
+					 hctx->queue_num);
 	spin_unlock(&shard_client.lock);
+	if (done)
+		shard_cmd_complete(cmd);
 	return BLK_STS_OK;
 }
 

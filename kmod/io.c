@@ -73,7 +73,7 @@ static struct shard_part *shard_io_find(struct shard_conn *conn, u64 tag)
 	return part;
 }
 
-void shard_part_route(struct shard_dev *dev, struct shard_part *part,
+bool shard_part_route(struct shard_dev *dev, struct shard_part *part,
 		      unsigned int hint)
 {
 	struct shard_map *map = shard_client.map;
@@ -82,20 +82,29 @@ void shard_part_route(struct shard_dev *dev, struct shard_part *part,
 	u32 id = SHARD_DAEMON_NONE;
 
 	lockdep_assert_held(&shard_client.lock);
-	if (part->op == SHARD_OP_FLUSH)
+	if (part->op == SHARD_OP_FLUSH) {
 		id = part->daemon_id;
-	else if (map)
+		/*
+		 * The map manager lists every daemon whose copy the map
+		 * still relies on; one it dropped holds nothing a flush
+		 * must reach (in a pool of copies the others have it all).
+		 */
+		if (map && !shard_map_daemon(map, id))
+			return shard_part_finish(part, BLK_STS_OK);
+	} else if (map) {
 		id = shard_map_primary(map, dev->pool_id, dev->volume_id,
 				       part->object);
+	}
 	if (id != SHARD_DAEMON_NONE)
 		d = xa_load(&shard_client.daemons, id);
 	if (d)
 		conn = shard_daemon_pick_conn(d, hint);
 	if (!conn) {
 		shard_part_hold(part);
-		return;
+		return false;
 	}
 	shard_conn_queue(conn, part);
+	return false;
 }
 
 /* True when map routes part to another daemon than daemon_id. */

@@ -33,6 +33,18 @@
  * Objects: a request addresses (pool, volume, object index); its offset
  * and length lie within one object (object size = 1 << obj_order, carried
  * in every request so that a daemon needs no per-volume state).
+ *
+ * Between daemons: the primary of a PG of a pool with several copies
+ * opens a connection to each other member with PEER_HELLO (payload:
+ * struct shard_peer_hello naming the sender; the reply is a HELLO
+ * reply) and sends it REP_WRITE and REP_ZERO (the WRITE and the
+ * DISCARD/WRITE_ZEROES of a client, same fields, epoch = the primary's
+ * map epoch) and REP_FLUSH (as FLUSH). A member applies a REP_ request
+ * only when, in its own map, the sender is the PG's primary, it is
+ * itself a member, and the request's epoch is not older than the epoch
+ * in which the PG's members last changed; otherwise it answers STALE
+ * and changes nothing. Client opcodes on a peer connection, and REP_
+ * opcodes on a client connection, are protocol errors.
  */
 #ifndef _SHARD_PROTO_H
 #define _SHARD_PROTO_H
@@ -58,6 +70,10 @@ enum shard_op {
 	SHARD_OP_FLUSH		= 5,
 	SHARD_OP_DISCARD	= 6,
 	SHARD_OP_WRITE_ZEROES	= 7,
+	SHARD_OP_PEER_HELLO	= 8,
+	SHARD_OP_REP_WRITE	= 9,
+	SHARD_OP_REP_ZERO	= 10,
+	SHARD_OP_REP_FLUSH	= 11,
 	__SHARD_OP_MAX
 };
 
@@ -118,6 +134,13 @@ struct shard_hello {
 	__le64 reserved[2];
 };
 
+/* Payload of PEER_HELLO: the daemon that opens the connection. */
+struct shard_peer_hello {
+	__le32 daemon_id;	/* the sender */
+	__le32 target_id;	/* the daemon it means to reach */
+	__le64 reserved[3];
+};
+
 #define SHARD_HDR_SIZE		64
 #define SHARD_HDR_CRC_LEN	60
 
@@ -132,17 +155,20 @@ struct shard_hello {
 SHARD_PROTO_ASSERT(sizeof(struct shard_req) == SHARD_HDR_SIZE, "req size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_reply) == SHARD_HDR_SIZE, "reply size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_hello) == 32, "hello size");
+SHARD_PROTO_ASSERT(sizeof(struct shard_peer_hello) == 32, "peer hello size");
 
 /* True when an opcode's request carries a payload. */
 static inline int shard_op_has_req_payload(unsigned int op)
 {
-	return op == SHARD_OP_WRITE;
+	return op == SHARD_OP_WRITE || op == SHARD_OP_REP_WRITE ||
+	       op == SHARD_OP_PEER_HELLO;
 }
 
 /* True when a successful reply to this opcode carries a payload. */
 static inline int shard_op_has_reply_payload(unsigned int op)
 {
-	return op == SHARD_OP_READ || op == SHARD_OP_HELLO;
+	return op == SHARD_OP_READ || op == SHARD_OP_HELLO ||
+	       op == SHARD_OP_PEER_HELLO;
 }
 
 #endif /* _SHARD_PROTO_H */

@@ -15,7 +15,7 @@
 #include "shardctl.h"
 
 static const char *const classes[] = { "ssd", "hdd", NULL };
-static const char *const domains[] = { "host", "rack", "site", NULL };
+static const char *const domains[] = { "host", "rack", "site", "daemon", NULL };
 
 static bool one_of(const char *s, const char *const *words)
 {
@@ -66,7 +66,7 @@ int pool_create_request(int argc, char **argv, json_t **req, char *err)
 		case 'f':
 			if (!one_of(optarg, domains)) {
 				snprintf(err, ERRLEN,
-					 "invalid --failure-domain '%s' (host, rack or site)",
+					 "invalid --failure-domain '%s' (host, rack, site or daemon)",
 					 optarg);
 				return -EINVAL;
 			}

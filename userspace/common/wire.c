@@ -131,7 +131,13 @@ int shard_req_check(const struct shard_req_h *h, const char **why)
 	case SHARD_OP_WRITE:
 	case SHARD_OP_DISCARD:
 	case SHARD_OP_WRITE_ZEROES:
+	case SHARD_OP_REP_WRITE:
+	case SHARD_OP_REP_ZERO:
 		break;
+	case SHARD_OP_PEER_HELLO:
+		if (h->len != sizeof(struct shard_peer_hello))
+			return bad(why, "PEER_HELLO payload of a wrong size");
+		return 0;
 	default:
 		/* HELLO, PING and FLUSH ignore the object fields. */
 		return 0;
@@ -144,7 +150,8 @@ int shard_req_check(const struct shard_req_h *h, const char **why)
 		return bad(why, "range beyond the object");
 	if (h->offset % SHARD_SECTOR_SIZE || h->len % SHARD_SECTOR_SIZE)
 		return bad(why, "range not sector aligned");
-	if (h->opcode == SHARD_OP_WRITE && h->len == 0)
+	if ((h->opcode == SHARD_OP_WRITE || h->opcode == SHARD_OP_REP_WRITE) &&
+	    h->len == 0)
 		return bad(why, "write without payload");
 	return 0;
 }
@@ -159,6 +166,10 @@ const char *shard_op_name(unsigned int op)
 		[SHARD_OP_FLUSH] = "FLUSH",
 		[SHARD_OP_DISCARD] = "DISCARD",
 		[SHARD_OP_WRITE_ZEROES] = "WRITE_ZEROES",
+		[SHARD_OP_PEER_HELLO] = "PEER_HELLO",
+		[SHARD_OP_REP_WRITE] = "REP_WRITE",
+		[SHARD_OP_REP_ZERO] = "REP_ZERO",
+		[SHARD_OP_REP_FLUSH] = "REP_FLUSH",
 	};
 
 	if (op >= __SHARD_OP_MAX || !names[op])

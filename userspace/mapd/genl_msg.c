@@ -108,7 +108,7 @@ static int build_map(struct nl_msg *msg, int family,
 		     const struct mapd_state *st, bool stage)
 {
 	struct nlattr *nest;
-	size_t i;
+	size_t i, listed = 0;
 	int ret;
 
 	ret = put_hdr(msg, family, SHARD_CMD_SET_MAP, NLM_F_ACK);
@@ -117,17 +117,21 @@ static int build_map(struct nl_msg *msg, int family,
 	PUT(nla_put_u64(msg, SHARD_ATTR_EPOCH, st->epoch));
 	if (stage)
 		PUT(nla_put_flag(msg, SHARD_ATTR_MAP_STAGE));
+	for (i = 0; i < st->ndaemons; i++)
+		listed += mapd_daemon_relied_on(st, &st->daemons[i]);
 	/*
 	 * The nest is required even when empty, and libnl's nla_nest_end()
 	 * drops empty nests: put an empty one by hand.
 	 */
-	if (!st->ndaemons) {
+	if (!listed) {
 		PUT(nla_put(msg, SHARD_ATTR_DAEMONS | NLA_F_NESTED, 0, NULL));
 	} else {
 		nest = nla_nest_start(msg, SHARD_ATTR_DAEMONS | NLA_F_NESTED);
 		if (!nest)
 			return -EMSGSIZE;
 		for (i = 0; i < st->ndaemons; i++) {
+			if (!mapd_daemon_relied_on(st, &st->daemons[i]))
+				continue;
 			ret = put_daemon(msg, &st->daemons[i]);
 			if (ret)
 				return ret;

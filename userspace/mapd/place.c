@@ -66,13 +66,44 @@ static int domain_ids(const struct mapd_state *st, const struct mapd_pool *p,
 }
 
 /*
+ * The members of acting row old that keep serving, in order, into row;
+ * returns how many. A member that holds no data any more (out) leaves.
+ * In a pool of several copies a member that is down leaves too while
+ * another member is up: the others take writes it misses, so it holds
+ * an old copy from then on and may serve again only after recovery has
+ * brought it up to date. When no member is up they all stay, so that
+ * the last one to go down (the one with every write) serves again.
+ */
+static uint32_t keep_members(struct mapd_state *st, const struct mapd_pool *p,
+			     const uint32_t *old, uint32_t *row)
+{
+	bool any_up = false;
+	uint32_t j, k = 0;
+
+	for (j = 0; j < p->size; j++) {
+		struct mapd_daemon *d = old[j] == SHARD_DAEMON_NONE ?
+			NULL : state_daemon(st, old[j]);
+
+		any_up |= d && d->in && d->up;
+	}
+	for (j = 0; j < p->size; j++) {
+		struct mapd_daemon *d = old[j] == SHARD_DAEMON_NONE ?
+			NULL : state_daemon(st, old[j]);
+
+		if (d && d->in && (d->up || p->size == 1 || !any_up))
+			row[k++] = old[j];
+	}
+	return k;
+}
+
+/*
  * Moves the acting sets toward the placement where no data is lost by
  * it; see struct mapd_pool. Returns whether anything changed.
  */
 static int update_acting(struct mapd_state *st, struct mapd_pool *p)
 {
 	size_t nslots = (size_t)p->pg_count * p->size;
-	uint32_t pg, j, k;
+	uint32_t pg, k;
 	bool changed = false;
 	uint32_t *row;
 
@@ -93,17 +124,7 @@ static int update_acting(struct mapd_state *st, struct mapd_pool *p)
 		uint32_t *old = &p->acting[(size_t)pg * p->size];
 		const uint32_t *want = &p->table[(size_t)pg * p->size];
 
-		k = 0;
-		if (p->nvols) {
-			/* Members that still hold data stay, in order. */
-			for (j = 0; j < p->size; j++) {
-				struct mapd_daemon *d = old[j] == SHARD_DAEMON_NONE ?
-					NULL : state_daemon(st, old[j]);
-
-				if (d && d->in)
-					row[k++] = old[j];
-			}
-		}
+		k = p->nvols ? keep_members(st, p, old, row) : 0;
 		if (!k)
 			memcpy(row, want, p->size * sizeof(*row));
 		while (k && k < p->size)
@@ -221,6 +242,25 @@ uint32_t *mapd_acting_table(const struct mapd_state *st,
 			row[k++] = SHARD_DAEMON_NONE;
 	}
 	return t;
+}
+
+bool mapd_daemon_relied_on(const struct mapd_state *st,
+			   const struct mapd_daemon *d)
+{
+	size_t i, k, n;
+
+	if (d->up)
+		return true;
+	for (i = 0; i < st->npools; i++) {
+		const struct mapd_pool *p = &st->pools[i];
+
+		/* A pool with no volumes holds no data to wait for. */
+		n = p->acting && p->nvols ? (size_t)p->pg_count * p->size : 0;
+		for (k = 0; k < n; k++)
+			if (p->acting[k] == d->id)
+				return true;
+	}
+	return false;
 }
 
 const char *mapd_pg_state(const struct mapd_state *st,

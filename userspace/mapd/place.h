@@ -31,6 +31,15 @@ int mapd_place(struct mapd_state *st);
 uint32_t *mapd_acting_table(const struct mapd_state *st,
 			    const struct mapd_pool *p);
 
+/*
+ * Whether the map still relies on daemon d's copies: it is up, or it is
+ * a member of some PG's acting set in a pool with volumes (down: its
+ * PGs wait for it). A daemon that is neither is left out of the
+ * kernel's map, so that a flush does not wait for it.
+ */
+bool mapd_daemon_relied_on(const struct mapd_state *st,
+			   const struct mapd_daemon *d);
+
 /* Whether pool p places data on daemon d: in, of the pool's class. */
 bool mapd_pool_takes(const struct mapd_pool *p, const struct mapd_daemon *d);
 

@@ -74,7 +74,9 @@ struct mapd_pool {
 	 * Who serves each PG now, same shape. It follows table only where
 	 * that moves no data: while the pool has no volumes, or when none
 	 * of a PG's members is left. Otherwise a PG stays where its data
-	 * is ("remapped") until recovery has copied it.
+	 * is ("remapped") until recovery has copied it. In a pool of
+	 * several copies a member that goes down leaves the PG's acting
+	 * set for good (it misses writes) unless it was the last one up.
 	 */
 	uint32_t *acting;
 	/* Runtime only, from the last placement: */

@@ -37,6 +37,8 @@
 #include "log.h"
 #include "loop.h"
 #include "map.h"
+#include "rep.h"
+#include "replica.h"
 #include "session.h"
 #include "store.h"
 #include "wire.h"
@@ -58,6 +60,11 @@ struct req {
 	size_t sent;			/* of header plus payload */
 	struct shard_ev fsync_ev;
 	unsigned int status;
+	/* A replicated request ends when its parts (the local one and the
+	 * members') have; status is the first failure among them. */
+	struct shard_rep *rep;
+	unsigned int parts;
+	unsigned int part_status;
 };
 
 struct shard_conn {
@@ -67,6 +74,7 @@ struct shard_conn {
 	char peer[INET6_ADDRSTRLEN + 8];
 	bool dead;
 	bool hello_done;
+	uint32_t peer_id;		/* a peer daemon's; 0: a client */
 	unsigned int inflight;
 	unsigned int disk;		/* store ops and fsyncs in flight */
 
@@ -91,6 +99,8 @@ static void conn_arm_send(struct shard_conn *c);
 
 static void req_free(struct req *r)
 {
+	if (r->rep)
+		shard_rep_release(r->rep);
 	free(r->buf);
 	free(r);
 }
@@ -227,6 +237,32 @@ static void disk_after(struct shard_conn *c)
 		conn_process(c);
 }
 
+static void finish_mutation(struct req *r, int err);
+
+/* One part of a replicated request is done. */
+static void part_done(struct req *r, unsigned int status)
+{
+	if (status && !r->part_status)
+		r->part_status = status;
+	if (--r->parts)
+		return;
+	if (r->h.opcode == SHARD_OP_FLUSH || r->part_status)
+		reply(r, r->part_status);
+	else
+		finish_mutation(r, 0);	/* FUA: our own fsync still */
+}
+
+/* The members' part (rep.c). */
+static void rep_done(void *arg, unsigned int status)
+{
+	struct req *r = arg;
+	struct shard_conn *c = r->c;
+
+	disk_end(r);
+	part_done(r, status);
+	disk_after(c);
+}
+
 static void on_fsync(struct shard_ev *ev, int res)
 {
 	struct req *r = container_of(ev, struct req, fsync_ev);
@@ -235,7 +271,10 @@ static void on_fsync(struct shard_ev *ev, int res)
 	disk_end(r);
 	if (res < 0)
 		pr_err_ratelimited("store: fsync failed: %s", strerror(-res));
-	reply(r, res < 0 ? SHARD_S_IO : SHARD_S_OK);
+	if (r->parts)
+		part_done(r, res < 0 ? SHARD_S_IO : SHARD_S_OK);
+	else
+		reply(r, res < 0 ? SHARD_S_IO : SHARD_S_OK);
 	disk_after(c);
 }
 
@@ -338,6 +377,50 @@ static void mutation_done(void *arg, int err)
 	disk_after(c);
 }
 
+/* The local part of a replicated mutation. */
+static void local_done(void *arg, int err)
+{
+	struct req *r = arg;
+	struct shard_conn *c = r->c;
+
+	disk_end(r);
+	part_done(r, errno_to_status(err));
+	disk_after(c);
+}
+
+/*
+ * A client's mutation in a pool with copies: the members get it (rep.c)
+ * while our store does; the reply waits for both. The payload now
+ * belongs to the op, which keeps it until every member has it.
+ */
+static void exec_replicated(struct req *r)
+{
+	struct shard_obj o = req_obj(&r->h);
+	unsigned char *buf = r->buf;
+	int err;
+
+	r->rep = shard_rep_mutation(r->c->d, &r->h, buf, rep_done, r);
+	if (!r->rep) {
+		free(r->buf);
+		r->buf = NULL;
+		reply(r, SHARD_S_IO);
+		return;
+	}
+	r->buf = NULL;
+	r->parts = 2;
+	disk_begin(r);			/* the members' part */
+	if (r->h.opcode == SHARD_OP_WRITE)
+		err = shard_store_write(r->c->d->store, &o, r->h.offset,
+					r->h.len, buf, local_done, r);
+	else
+		err = shard_store_zero(r->c->d->store, &o, r->h.offset,
+				       r->h.len, local_done, r);
+	if (err)
+		part_done(r, errno_to_status(err));
+	else
+		disk_begin(r);
+}
+
 static void exec_write(struct req *r)
 {
 	struct shard_obj o = req_obj(&r->h);
@@ -349,6 +432,11 @@ static void exec_write(struct req *r)
 		free(r->buf);
 		r->buf = NULL;
 		reply(r, SHARD_S_BADCRC);
+		return;
+	}
+	if (r->h.opcode == SHARD_OP_WRITE &&
+	    shard_rep_wanted(r->c->d, &r->h)) {
+		exec_replicated(r);
 		return;
 	}
 	err = shard_store_write(r->c->d->store, &o, r->h.offset, r->h.len,
@@ -367,6 +455,11 @@ static void exec_zero(struct req *r)
 	struct shard_obj o = req_obj(&r->h);
 	int err;
 
+	if (r->h.opcode != SHARD_OP_REP_ZERO &&
+	    shard_rep_wanted(r->c->d, &r->h)) {
+		exec_replicated(r);
+		return;
+	}
 	err = shard_store_zero(r->c->d->store, &o, r->h.offset, r->h.len,
 			       mutation_done, r);
 	if (err)
@@ -379,8 +472,10 @@ static void exec_zero(struct req *r)
  * A request routed with an older map than the daemon's is served only
  * if, in the daemon's map, this daemon is still the primary of the
  * object's PG; otherwise the client must fetch the newer map and resend
- * (to whichever daemon that map names). A request with a newer or equal
- * epoch is served: its client knows at least as much as we do.
+ * (to whichever daemon that map names). A request with a newer epoch is
+ * served: its client knows more than we do. At the same epoch, so is
+ * one to a pool of one copy (the client may route as it likes); in a
+ * pool of several copies only the primary may change or serve a copy.
  */
 static bool req_stale(const struct req *r)
 {
@@ -395,8 +490,15 @@ static bool req_stale(const struct req *r)
 	default:
 		return false;
 	}
-	if (!d->map || r->h.epoch >= d->map->epoch)
+	if (!d->map || r->h.epoch > d->map->epoch)
 		return false;
+	if (r->h.epoch == d->map->epoch) {
+		const struct shard_map_pool *p = shard_map_pool(d->map,
+								r->h.pool);
+
+		if (!p || p->width == 1)
+			return false;
+	}
 	return shard_map_primary(d->map, r->h.pool, r->h.volume, r->h.object)
 	       != shard_store_daemon_id(d->store);
 }
@@ -418,6 +520,86 @@ static void reply_stale(struct req *r)
 	reply(r, SHARD_S_STALE);
 }
 
+/* FLUSH: our store, and the members written to since the last. */
+static void exec_flush(struct req *r)
+{
+	struct shard_rep *op = NULL;
+
+	if (shard_rep_flush(r->c->d, rep_done, r, &op)) {
+		reply(r, SHARD_S_IO);
+		return;
+	}
+	if (op) {
+		r->rep = op;
+		r->parts = 2;
+		disk_begin(r);
+	}
+	reply_after_fsync(r);
+}
+
+static void exec_peer_hello(struct req *r)
+{
+	struct shard_conn *c = r->c;
+	uint32_t me = shard_store_daemon_id(c->d->store);
+	struct shard_peer_hello ph;
+
+	memcpy(&ph, r->buf, sizeof(ph));
+	free(r->buf);
+	r->buf = NULL;
+	if (shard_crc32c((unsigned char *)&ph, sizeof(ph)) != r->h.data_crc) {
+		protocol_error(c, "PEER_HELLO payload crc mismatch");
+		reply(r, SHARD_S_BADCRC);
+		return;
+	}
+	if (!me || le32toh(ph.target_id) != me || !le32toh(ph.daemon_id) ||
+	    le32toh(ph.daemon_id) == me) {
+		pr_warn_ratelimited("%s: PEER_HELLO from daemon %u for daemon "
+				    "%u, this is daemon %u: closing",
+				    c->peer, le32toh(ph.daemon_id),
+				    le32toh(ph.target_id), me);
+		conn_kill(c);
+		reply(r, SHARD_S_INVAL);
+		return;
+	}
+	c->peer_id = le32toh(ph.daemon_id);
+	snprintf(c->peer + strlen(c->peer), sizeof(c->peer) - strlen(c->peer),
+		 "/d%u", c->peer_id);
+	exec_hello(r);
+}
+
+/* A member's side of REP_ requests: refused ones change nothing. */
+static void exec_rep(struct req *r)
+{
+	struct shardd *d = r->c->d;
+	const char *why;
+
+	if (!shard_replica_accepts(d, &r->h, r->c->peer_id, &why)) {
+		free(r->buf);
+		r->buf = NULL;
+		d->peer_refused++;
+		pr_warn_ratelimited("%s: %s of pool %u volume %" PRIu64
+				    " object %" PRIu64 " at epoch %" PRIu64
+				    " (ours %" PRIu64 ") refused: %s (%" PRIu64
+				    " so far)", r->c->peer,
+				    shard_op_name(r->h.opcode), r->h.pool,
+				    r->h.volume, r->h.object, r->h.epoch,
+				    d->epoch, why, d->peer_refused);
+		reply(r, SHARD_S_STALE);
+		return;
+	}
+	switch (r->h.opcode) {
+	case SHARD_OP_REP_WRITE:
+		exec_write(r);
+		break;
+	case SHARD_OP_REP_ZERO:
+		exec_zero(r);
+		break;
+	default:
+		reply_after_fsync(r);
+		break;
+	}
+}
+
 static void exec(struct req *r)
 {
 	if (req_stale(r)) {
@@ -427,6 +609,14 @@ static void exec(struct req *r)
 	switch (r->h.opcode) {
 	case SHARD_OP_HELLO:
 		exec_hello(r);
+		break;
+	case SHARD_OP_PEER_HELLO:
+		exec_peer_hello(r);
+		break;
+	case SHARD_OP_REP_WRITE:
+	case SHARD_OP_REP_ZERO:
+	case SHARD_OP_REP_FLUSH:
+		exec_rep(r);
 		break;
 	case SHARD_OP_PING:
 		reply(r, SHARD_S_OK);
@@ -438,13 +628,32 @@ static void exec(struct req *r)
 		exec_write(r);
 		break;
 	case SHARD_OP_FLUSH:
-		reply_after_fsync(r);
+		exec_flush(r);
 		break;
 	case SHARD_OP_DISCARD:
 	case SHARD_OP_WRITE_ZEROES:
 		exec_zero(r);
 		break;
 	}
+}
+
+/* Why opcode may not come now on c, or NULL when it may. */
+static const char *request_misplaced(const struct shard_conn *c,
+				     unsigned int op)
+{
+	bool rep_op = op == SHARD_OP_REP_WRITE || op == SHARD_OP_REP_ZERO ||
+		      op == SHARD_OP_REP_FLUSH;
+
+	if (!c->hello_done)
+		return op == SHARD_OP_HELLO || op == SHARD_OP_PEER_HELLO ?
+		       NULL : "request before HELLO";
+	if (op == SHARD_OP_HELLO || op == SHARD_OP_PEER_HELLO)
+		return "a second HELLO";
+	if (op == SHARD_OP_PING)
+		return NULL;
+	if (c->peer_id)
+		return rep_op ? NULL : "a client request from a peer daemon";
+	return rep_op ? "a peer request from a client" : NULL;
 }
 
 /* Parses one header at rxhead into a new request. 0, or -errno after
@@ -460,8 +669,9 @@ static int take_header(struct shard_conn *c)
 		protocol_error(c, why);
 		return -EBADMSG;
 	}
-	if (!c->hello_done && h.opcode != SHARD_OP_HELLO) {
-		protocol_error(c, "request before HELLO");
+	why = request_misplaced(c, h.opcode);
+	if (why) {
+		protocol_error(c, why);
 		return -EBADMSG;
 	}
 	c->rxhead += SHARD_HDR_SIZE;

@@ -12,6 +12,8 @@
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
+#include "peer.h"
+#include "rep.h"
 #include "store.h"
 
 #define RING_ENTRIES	256
@@ -88,6 +90,7 @@ static void on_signal(struct shard_ev *ev, int res)
 			strsignal((int)d->sig_info.ssi_signo));
 	}
 	d->stop = true;
+	shard_rep_stop(d);
 }
 
 int shard_loop_init(struct shardd *d, int listen_fd)
@@ -152,5 +155,8 @@ void shard_loop_exit(struct shardd *d)
 	 * then may the buffers those requests point at be freed. */
 	io_uring_queue_exit(&d->ring);
 	shard_conn_free_all(d);
+	shard_peer_free_all(d);
+	free(d->dirty);
+	free(d->members);
 	close(d->sig_fd);
 }

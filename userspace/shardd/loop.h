@@ -47,6 +47,21 @@ struct shardd {
 	unsigned int nconns;
 
 	struct shard_session *session;	/* NULL without --mapd */
+
+	/* Replication (rep.c, peer.c). */
+	struct shard_peer *peers;
+	struct shard_rep *reps;		/* not finished */
+	struct shard_rep *rep_kick;	/* started, not yet evaluated */
+	struct shard_ev rep_kick_ev;
+	bool rep_kick_armed;
+	struct shard_ev rep_retry_ev;
+	struct __kernel_timespec rep_retry_ts;
+	bool rep_retry_armed;
+	uint32_t *dirty;		/* peers written since the last flush */
+	size_t ndirty, dirty_cap;
+	uint32_t *members;		/* peers in PGs we are primary of */
+	size_t nmembers;
+	uint64_t peer_refused;		/* REP_ requests answered STALE */
 };
 
 /* Creates the ring and arms accept and signal handling. listen_fd is

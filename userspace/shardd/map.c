@@ -70,10 +70,24 @@ static int cmp_pool(const void *a, const void *b)
 		       &((const struct shard_map_pool *)b)->id);
 }
 
+static int cmp_daemon(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct shard_map_daemon *)a)->id,
+		       &((const struct shard_map_daemon *)b)->id);
+}
+
+const struct shard_map_daemon *shard_map_daemon(const struct shard_map *map,
+						uint32_t id)
+{
+	struct shard_map_daemon key = { .id = id };
+
+	return bsearch(&key, map->daemons, map->nr_daemons,
+		       sizeof(*map->daemons), cmp_daemon);
+}
+
 static bool has_daemon(const struct shard_map *map, uint32_t id)
 {
-	return bsearch(&id, map->daemons, map->nr_daemons,
-		       sizeof(*map->daemons), cmp_u32) != NULL;
+	return shard_map_daemon(map, id) != NULL;
 }
 
 static int parse_daemons(struct shard_map *map, const json_t *arr, char *err,
@@ -101,9 +115,10 @@ static int parse_daemons(struct shard_map *map, const json_t *arr, char *err,
 			return bad(err, errlen, "daemons[%zu].id: missing, "
 				   "not an integer or out of range", i);
 		addr = json_object_get(d, "addr");
-		if (addr && !json_is_string(addr))
+		if (addr && (!json_is_string(addr) ||
+			     json_string_length(addr) >= SHARD_MAP_ADDR_MAX))
 			return bad(err, errlen, "daemons[%zu].addr: not a "
-				   "string", i);
+				   "string of an address", i);
 		ret = get_uint(d, "port", 0, 65535, false, &port);
 		if (ret && ret != -ENOENT)
 			return bad(err, errlen, "daemons[%zu].port: not an "
@@ -112,14 +127,17 @@ static int parse_daemons(struct shard_map *map, const json_t *arr, char *err,
 		if (up && !json_is_boolean(up))
 			return bad(err, errlen, "daemons[%zu].up: not a "
 				   "boolean", i);
-		map->daemons[i] = (uint32_t)id;
+		map->daemons[i].id = (uint32_t)id;
+		map->daemons[i].port = ret ? 0 : (uint16_t)port;
+		if (addr)
+			strcpy(map->daemons[i].addr, json_string_value(addr));
 	}
 	map->nr_daemons = n;
-	qsort(map->daemons, n, sizeof(*map->daemons), cmp_u32);
+	qsort(map->daemons, n, sizeof(*map->daemons), cmp_daemon);
 	for (i = 1; i < n; i++)
-		if (map->daemons[i] == map->daemons[i - 1])
+		if (map->daemons[i].id == map->daemons[i - 1].id)
 			return bad(err, errlen, "daemons: id %" PRIu32
-				   " listed twice", map->daemons[i]);
+				   " listed twice", map->daemons[i].id);
 	return 0;
 }
 
@@ -183,7 +201,7 @@ static int parse_pools(struct shard_map *map, const json_t *arr, char *err,
 	for (i = 0; i < n; i++) {
 		const json_t *o = json_array_get(arr, i);
 		struct shard_map_pool *p = &map->pools[i];
-		uint64_t id, pgs, width;
+		uint64_t id, pgs, width, min_size = 1;
 
 		/* Counted first: shard_map_free() frees what is set. */
 		map->nr_pools = i + 1;
@@ -200,9 +218,17 @@ static int parse_pools(struct shard_map *map, const json_t *arr, char *err,
 			return bad(err, errlen, "pools[%zu].width: missing, "
 				   "not an integer or not 1..%u", i,
 				   SHARD_MAP_WIDTH_MAX);
+		ret = get_uint(o, "min_size", 1, width, false, &min_size);
+		if (ret && ret != -ENOENT)
+			return bad(err, errlen, "pools[%zu].min_size: not an "
+				   "integer 1..width", i);
 		p->id = (uint32_t)id;
 		p->pg_count = (uint32_t)pgs;
 		p->width = (uint32_t)width;
+		p->min_size = (uint32_t)min_size;
+		p->since = calloc(p->pg_count, sizeof(*p->since));
+		if (!p->since)
+			return oom(err, errlen, "pool");
 		ret = parse_table(map, p, json_object_get(o, "table"), i, err,
 				  errlen);
 		if (ret)
@@ -241,8 +267,29 @@ int shard_map_parse(const json_t *obj, struct shard_map **out, char *err,
 		shard_map_free(map);
 		return ret;
 	}
+	shard_map_inherit(map, NULL);
 	*out = map;
 	return 0;
+}
+
+void shard_map_inherit(struct shard_map *map, const struct shard_map *prev)
+{
+	const struct shard_map_pool *q;
+	uint32_t pg;
+	size_t i;
+
+	for (i = 0; i < map->nr_pools; i++) {
+		struct shard_map_pool *p = &map->pools[i];
+
+		q = prev ? shard_map_pool(prev, p->id) : NULL;
+		if (q && (q->pg_count != p->pg_count || q->width != p->width))
+			q = NULL;
+		for (pg = 0; pg < p->pg_count; pg++)
+			p->since[pg] = q && !memcmp(shard_map_row(p, pg),
+						    shard_map_row(q, pg),
+						    p->width * sizeof(uint32_t)) ?
+				       q->since[pg] : map->epoch;
+	}
 }
 
 void shard_map_free(struct shard_map *map)
@@ -251,8 +298,10 @@ void shard_map_free(struct shard_map *map)
 
 	if (!map)
 		return;
-	for (i = 0; i < map->nr_pools; i++)
+	for (i = 0; i < map->nr_pools; i++) {
 		free(map->pools[i].table);
+		free(map->pools[i].since);
+	}
 	free(map->pools);
 	free(map->daemons);
 	free(map);
@@ -275,8 +324,14 @@ uint32_t shard_map_primary(const struct shard_map *map, uint32_t pool_id,
 
 	if (!p)
 		return SHARD_MAP_NONE;
-	pg = shard_object_pg(volume, object, p->pg_count);
+	pg = shard_map_pg(p, volume, object);
 	return p->table[(size_t)pg * p->width];
+}
+
+uint32_t shard_map_pg(const struct shard_map_pool *p, uint64_t volume,
+		      uint64_t object)
+{
+	return shard_object_pg(volume, object, p->pg_count);
 }
 
 size_t shard_map_primary_count(const struct shard_map *map,

@@ -18,17 +18,29 @@
 #define SHARD_MAP_PG_MAX	65536U
 #define SHARD_MAP_WIDTH_MAX	16U
 
+#define SHARD_MAP_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
+
+struct shard_map_daemon {
+	uint32_t id;
+	uint16_t port;			/* 0: not known */
+	char addr[SHARD_MAP_ADDR_MAX];	/* numeric; "" when not known */
+};
+
 struct shard_map_pool {
 	uint32_t id;
 	uint32_t pg_count;
 	uint32_t width;
+	uint32_t min_size;	/* members needed to take writes */
 	/* pg_count * width daemon ids, PG-major, host order. */
 	uint32_t *table;
+	/* Per PG, the epoch from which its members are what table says:
+	 * a peer's request stamped older comes from before the change. */
+	uint64_t *since;
 };
 
 struct shard_map {
 	uint64_t epoch;
-	uint32_t *daemons;	/* ids, ascending */
+	struct shard_map_daemon *daemons;	/* ids ascending */
 	size_t nr_daemons;
 	struct shard_map_pool *pools;	/* ids ascending */
 	size_t nr_pools;
@@ -49,6 +61,25 @@ const struct shard_map_pool *shard_map_pool(const struct shard_map *map,
  * (kmod/map.c); SHARD_MAP_NONE for an unknown pool or an empty PG. */
 uint32_t shard_map_primary(const struct shard_map *map, uint32_t pool_id,
 			   uint64_t volume, uint64_t object);
+/* The daemon with this id, or NULL. */
+const struct shard_map_daemon *shard_map_daemon(const struct shard_map *map,
+						uint32_t id);
+/*
+ * Carries each PG's since epoch over from prev (the map this one
+ * replaces, or NULL): a PG whose members did not change keeps it, any
+ * other gets map->epoch.
+ */
+void shard_map_inherit(struct shard_map *map, const struct shard_map *prev);
+/* The object's PG in pool p. */
+uint32_t shard_map_pg(const struct shard_map_pool *p, uint64_t volume,
+		      uint64_t object);
+/* PG pg's members: width ids, SHARD_MAP_NONE after the last. */
+static inline const uint32_t *shard_map_row(const struct shard_map_pool *p,
+					    uint32_t pg)
+{
+	return &p->table[(size_t)pg * p->width];
+}
+
 /* How many PGs, over all pools, have daemon_id as primary. */
 size_t shard_map_primary_count(const struct shard_map *map,
 			       uint32_t daemon_id);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "map.h"
+#include "rep.h"
 #include "session.h"
 #include "store.h"
 
@@ -326,9 +327,11 @@ static void install_map(struct shard_session *s, struct shard_map *map)
 	struct shardd *d = s->d;
 	uint32_t me = shard_store_daemon_id(d->store);
 
+	shard_map_inherit(map, d->map);
 	shard_map_free(d->map);
 	d->map = map;
 	d->epoch = map->epoch;
+	shard_rep_map_changed(d);
 	pr_info("map epoch %" PRIu64 ": %zu daemons, %zu pools; daemon %u is "
 		"primary of %zu PGs", map->epoch, map->nr_daemons,
 		map->nr_pools, me, shard_map_primary_count(map, me));

@@ -265,6 +265,72 @@ TEST_F(cl, session_close_marks_down)
 	EXPECT_TRUE(state_daemon(&m->st, 1)->up);
 }
 
+/* Members of PG pg's acting row (down ones included), as a bit set. */
+static unsigned int acting_set(const struct mapd_pool *p, uint32_t pg)
+{
+	unsigned int set = 0;
+	uint32_t j, id;
+
+	for (j = 0; j < p->size; j++) {
+		id = p->acting[(size_t)pg * p->size + j];
+		if (id != SHARD_DAEMON_NONE)
+			set |= 1U << id;
+	}
+	return set;
+}
+
+/*
+ * A copy that went down misses writes: it leaves the acting sets of a
+ * replicated pool and does not come back with its heartbeat; the last
+ * member up stays, whatever else happens.
+ */
+TEST_F(cl, replicated_down_member_leaves_acting)
+{
+	struct mapd *m = &self->m;
+	struct mapd_pool *p;
+	uint32_t pg;
+
+	reg(m, "a", NULL, 100, "ssd");
+	reg(m, "b", NULL, 100, "ssd");
+	reg(m, "c", NULL, 100, "ssd");
+	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"r3","size":3,"min_size":2,"pgs":16}));
+	EXPECT_OK(m, REQ({"cmd":"create","pool":"r3","name":"v","size":512}));
+	p = state_pool(&m->st, "r3");
+	for (pg = 0; pg < 16; pg++)
+		ASSERT_EQ(0xeu, acting_set(p, pg));
+
+	mapd_daemon_gone(m, 1);
+	p = state_pool(&m->st, "r3");
+	for (pg = 0; pg < 16; pg++)
+		EXPECT_EQ(0xcu, acting_set(p, pg));
+	EXPECT_STREQ("active+undersized+remapped", mapd_pg_state(&m->st, p, 0));
+	EXPECT_OK(m, REQ({"cmd":"daemon-heartbeat","id":1,"epoch":1}));
+	p = state_pool(&m->st, "r3");
+	for (pg = 0; pg < 16; pg++)
+		EXPECT_EQ(0xcu, acting_set(p, pg));
+
+	/* 2 then 3 go down: 3 was last, it alone may serve again. */
+	mapd_daemon_gone(m, 2);
+	p = state_pool(&m->st, "r3");
+	EXPECT_EQ(0x8u, acting_set(p, 0));
+	EXPECT_STREQ("inactive+remapped", mapd_pg_state(&m->st, p, 0));
+	mapd_daemon_gone(m, 3);
+	p = state_pool(&m->st, "r3");
+	EXPECT_EQ(0x8u, acting_set(p, 0));
+	EXPECT_STREQ("down", mapd_pg_state(&m->st, p, 0));
+	EXPECT_OK(m, REQ({"cmd":"daemon-heartbeat","id":3,"epoch":1}));
+	p = state_pool(&m->st, "r3");
+	EXPECT_EQ(0x8u, acting_set(p, 0));
+
+	/* A one-copy pool keeps its only member while it is down. */
+	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"r1","size":1,"pgs":16}));
+	EXPECT_OK(m, REQ({"cmd":"create","pool":"r1","name":"w","size":512}));
+	mapd_daemon_gone(m, 3);
+	p = state_pool(&m->st, "r1");
+	for (pg = 0; pg < 16; pg++)
+		EXPECT_NE(0u, acting_set(p, pg));
+}
+
 TEST_F(cl, daemon_out_in_rm)
 {
 	struct mapd *m = &self->m;

@@ -60,6 +60,8 @@ TEST(set_map)
 	add_daemon(&st, 2, "192.0.2.2", 7412, false);
 	st.pools[0].pg_count = 16;
 	st.pools[0].size = 2;
+	/* Data in the pool: the down daemon 2 is waited for, so listed. */
+	ASSERT_EQ(0, state_add_volume(&st, &st.pools[0], "v", 1 << 20, NULL));
 	ASSERT_LE(0, mapd_place(&st));
 	msg = nlmsg_alloc_size(kmsg_set_map_size(&st));
 	ASSERT_NE(NULL, msg);
@@ -119,6 +121,61 @@ TEST(set_map)
 		}
 	}
 	EXPECT_EQ(1, n);
+	nlmsg_free(msg);
+	state_free(&st);
+}
+
+/* A down daemon no PG waits for is left out: a flush would wait on it. */
+TEST(set_map_leaves_out_a_down_daemon_nothing_needs)
+{
+	struct nlattr *tb[SHARD_ATTR_MAX + 1], *a;
+	struct nlattr *dtb[SHARD_DAEMON_ATTR_MAX + 1];
+	struct mapd_state st;
+	struct nl_msg *msg;
+	uint32_t ids[4];
+	int rem, n = 0;
+	size_t k;
+
+	ASSERT_EQ(0, state_init(&st));
+	add_daemon(&st, 1, "192.0.2.1", 7410, true);
+	add_daemon(&st, 2, "192.0.2.2", 7410, false);
+	add_daemon(&st, 3, "192.0.2.3", 7410, true);
+	st.pools[0].pg_count = 16;
+	st.pools[0].size = 2;
+	ASSERT_LE(0, mapd_place(&st));
+	/* No data in the pool: nothing waits for a down daemon. */
+	EXPECT_FALSE(mapd_daemon_relied_on(&st, &st.daemons[1]));
+	ASSERT_EQ(0, state_add_volume(&st, &st.pools[0], "v", 1 << 20, NULL));
+	EXPECT_TRUE(mapd_daemon_relied_on(&st, &st.daemons[1]));
+	for (k = 0; k < 32; k++)
+		if (st.pools[0].acting[k] == 2)
+			st.pools[0].acting[k] = SHARD_DAEMON_NONE;
+	EXPECT_FALSE(mapd_daemon_relied_on(&st, &st.daemons[1]));
+	msg = nlmsg_alloc_size(kmsg_set_map_size(&st));
+	ASSERT_NE(NULL, msg);
+	ASSERT_EQ(0, kmsg_set_map(msg, FAMILY, &st));
+	ASSERT_EQ(0, genlmsg_parse(nlmsg_hdr(msg), 0, tb, SHARD_ATTR_MAX, NULL));
+	ASSERT_NE(NULL, tb[SHARD_ATTR_DAEMONS]);
+	nla_for_each_nested(a, tb[SHARD_ATTR_DAEMONS], rem) {
+		ASSERT_EQ(0, nla_parse_nested(dtb, SHARD_DAEMON_ATTR_MAX, a, NULL));
+		ASSERT_GT(4, n);
+		ids[n++] = nla_get_u32(dtb[SHARD_DAEMON_ATTR_ID]);
+	}
+	ASSERT_EQ(2, n);
+	EXPECT_EQ(1, ids[0]);
+	EXPECT_EQ(3, ids[1]);
+	nlmsg_free(msg);
+
+	/* All of them down and unneeded: the nest is there, empty. */
+	st.daemons[0].up = st.daemons[2].up = false;
+	for (k = 0; k < 32; k++)
+		st.pools[0].acting[k] = SHARD_DAEMON_NONE;
+	msg = nlmsg_alloc_size(kmsg_set_map_size(&st));
+	ASSERT_NE(NULL, msg);
+	ASSERT_EQ(0, kmsg_set_map(msg, FAMILY, &st));
+	ASSERT_EQ(0, genlmsg_parse(nlmsg_hdr(msg), 0, tb, SHARD_ATTR_MAX, NULL));
+	ASSERT_NE(NULL, tb[SHARD_ATTR_DAEMONS]);
+	EXPECT_EQ(0, nla_len(tb[SHARD_ATTR_DAEMONS]));
 	nlmsg_free(msg);
 	state_free(&st);
 }

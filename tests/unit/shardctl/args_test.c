@@ -257,6 +257,10 @@ TEST(pool_create)
 	ASSERT_EQ(0, build(pool_create_request, &req, err, "pool create", "p",
 			   "--size", "1", "--failure-domain", "host", NULL));
 	json_decref(req);
+	ASSERT_EQ(0, build(pool_create_request, &req, err, "pool create", "p",
+			   "--size", "3", "--failure-domain", "daemon", NULL));
+	EXPECT_STREQ("daemon", s(req, "failure_domain"));
+	json_decref(req);
 
 	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", NULL));
 	EXPECT_NE(NULL, strstr(err, "missing --size (usage: pool create NAME --size N"));
@@ -282,7 +286,7 @@ TEST(pool_create)
 	EXPECT_NE(NULL, strstr(err, "invalid --device-class 'nvme' (ssd or hdd)"));
 	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--device-class", "SSD", NULL));
 	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--failure-domain", "row", NULL));
-	EXPECT_NE(NULL, strstr(err, "invalid --failure-domain 'row' (host, rack or site)"));
+	EXPECT_NE(NULL, strstr(err, "invalid --failure-domain 'row' (host, rack, site or daemon)"));
 	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--failure-domain", NULL));
 	EXPECT_NE(NULL, strstr(err, "needs a value"));
 	EXPECT_NE(0, build(pool_create_request, &req, err, "pool create", "p", "--size", "3", "--class", "ssd", NULL));

@@ -898,12 +898,16 @@ static int mapd_register(struct fake_mapd *m, int timeout_ms)
 	return mapd_send(m, "{\"ok\":true,\"id\":7}\n");
 }
 
+/* Where the maps below put daemon 8: a test's own listener, if set. */
+static unsigned int peer8_port;
+
 /*
- * A map-get reply: daemons 7 and 8, pool 1 of 16 PGs, width 2. PG p's
- * primary is primary[p % 2] (the other daemon second) or, for 0,
- * nobody; table_fix, if set, is then applied to the table's raw bytes.
+ * A map-get reply: daemons 7 and 8, pool 1 of 16 PGs, width 1 or 2. PG
+ * p's primary is primary[p % 2] (with width 2, the other daemon second)
+ * or, for 0, nobody; table_fix, if set, is then applied to the table's
+ * raw bytes.
  */
-static char *map_reply(uint64_t epoch, const uint32_t primary[2],
+static char *map_reply(uint64_t epoch, int width, const uint32_t primary[2],
 		       void (*table_fix)(uint32_t *table))
 {
 	uint32_t table[32];
@@ -914,20 +918,22 @@ static char *map_reply(uint64_t epoch, const uint32_t primary[2],
 	for (pg = 0; pg < 16; pg++) {
 		uint32_t p = primary[pg % 2];
 
-		table[pg * 2] = htole32(p ? p : 0xffffffffU);
-		table[pg * 2 + 1] = htole32(p == 7 ? 8 : 7);
+		table[pg * width] = htole32(p ? p : 0xffffffffU);
+		if (width == 2)
+			table[pg * 2 + 1] = htole32(p == 7 ? 8 : 7);
 	}
 	if (table_fix)
 		table_fix(table);
-	b64 = b64_encode(table, sizeof(table));
+	b64 = b64_encode(table, 16 * width * sizeof(*table));
 	msg = json_pack("{s:b, s:{s:I, s:[{s:i, s:s, s:i, s:b}, "
 			"{s:i, s:s, s:i, s:b}], s:[{s:i, s:i, s:i, s:s}]}}",
 			"ok", 1, "map", "epoch", (json_int_t)epoch,
 			"daemons",
 			"id", 7, "addr", "127.0.0.1", "port", 7410, "up", 1,
-			"id", 8, "addr", "127.0.0.2", "port", 7410, "up", 1,
+			"id", 8, "addr", peer8_port ? "127.0.0.1" : "127.0.0.2",
+			"port", peer8_port ? (int)peer8_port : 7410, "up", 1,
 			"pools",
-			"id", 1, "pg_count", 16, "width", 2, "table", b64);
+			"id", 1, "pg_count", 16, "width", width, "table", b64);
 	free(b64);
 	line = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
@@ -937,11 +943,11 @@ static char *map_reply(uint64_t epoch, const uint32_t primary[2],
 	return out;
 }
 
-static int mapd_send_map(struct fake_mapd *m, uint64_t epoch,
+static int mapd_send_map(struct fake_mapd *m, uint64_t epoch, int width,
 			 const uint32_t primary[2],
 			 void (*table_fix)(uint32_t *table))
 {
-	char *line = map_reply(epoch, primary, table_fix);
+	char *line = map_reply(epoch, width, primary, table_fix);
 	int ret = line ? mapd_send(m, line) : -1;
 
 	free(line);
@@ -1141,7 +1147,7 @@ TEST_F(session, stale_requests)
 	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
 	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":5}\n"));
 	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
-	ASSERT_EQ(0, mapd_send_map(m, 5, even_mine, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, 1, even_mine, NULL));
 	ASSERT_TRUE(reaches_epoch(self->d.port, 5));
 
 	fd = self->fd = try_connect(self->d.port);
@@ -1203,11 +1209,246 @@ TEST_F(session, stale_requests)
 	EXPECT_EQ(5, rh.epoch);
 	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
 	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
-	ASSERT_EQ(0, mapd_send_map(m, 6, all_mine, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 6, 1, all_mine, NULL));
 	ASSERT_TRUE(reaches_epoch(self->d.port, 6));
 	EXPECT_EQ(SHARD_S_OK, call_to(fd, &cur, SHARD_OP_READ, other, 0, 8192,
 				      0, NULL, self->b, &rh));
 	EXPECT_EQ(6, rh.epoch);
+	close(fd);
+	self->fd = -1;
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
+}
+
+/* A peer's side of the wire, for the replication test. */
+static int peer_recv_req(int fd, struct shard_req_h *h, void *buf)
+{
+	unsigned char hdr[SHARD_HDR_SIZE];
+	const char *why;
+
+	if (!readable(fd, 5000) || recv_all(fd, hdr, sizeof(hdr)) ||
+	    shard_req_decode(hdr, h, &why) ||
+	    (shard_op_has_req_payload(h->opcode) &&
+	     (recv_all(fd, buf, h->len) ||
+	      shard_crc32c(buf, h->len) != h->data_crc)))
+		return -1;
+	return 0;
+}
+
+static int peer_reply(int fd, const struct shard_req_h *h,
+		      unsigned int status, uint64_t epoch)
+{
+	unsigned char hdr[SHARD_HDR_SIZE];
+	struct shard_reply_h rh = {
+		.opcode = h->opcode, .status = status, .tag = h->tag,
+		.epoch = epoch,
+	};
+	struct shard_hello hi = { .daemon_id = htole32(8) };
+
+	if (h->opcode == SHARD_OP_PEER_HELLO) {
+		rh.len = sizeof(hi);
+		rh.data_crc = shard_crc32c(&hi, sizeof(hi));
+	}
+	shard_reply_encode(hdr, &rh);
+	if (send_all(fd, hdr, sizeof(hdr)))
+		return -1;
+	return rh.len ? send_all(fd, &hi, sizeof(hi)) : 0;
+}
+
+/* Accepts the daemon's connection to "daemon 8" and checks its hello. */
+static int peer_accept(int lfd)
+{
+	struct shard_peer_hello ph;
+	struct shard_req_h h;
+	int fd;
+
+	if (!readable(lfd, 5000))
+		return -1;
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return -1;
+	if (peer_recv_req(fd, &h, &ph) || h.opcode != SHARD_OP_PEER_HELLO ||
+	    le32toh(ph.daemon_id) != 7 || le32toh(ph.target_id) != 8 ||
+	    peer_reply(fd, &h, SHARD_S_OK, 5)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int peer_hello_as(int fd, uint32_t from, uint32_t to)
+{
+	struct shard_peer_hello ph = {
+		.daemon_id = htole32(from), .target_id = htole32(to),
+	};
+	struct shard_req_h h = {
+		.opcode = SHARD_OP_PEER_HELLO, .len = sizeof(ph), .tag = 1,
+	};
+	struct shard_reply_h rh;
+	struct shard_hello hi;
+
+	if (send_req(fd, &h, &ph))
+		return -1;
+	return recv_reply(fd, &rh, &hi, sizeof(hi));
+}
+
+/*
+ * Daemon 7 is primary of the even PGs of a pool of two copies, daemon 8
+ * (this test) of the odd ones. As primary, 7 acknowledges a client's
+ * WRITE only after 8 has it; it sends it again on a new connection when
+ * 8 drops the old one, and again shortly when 8 answers STALE from an
+ * older map; a FLUSH reaches 8. As member, 7 applies 8's REP_WRITE to
+ * an odd PG, and refuses (STALE, nothing changed) one to an even PG, one
+ * stamped before the PG's members were set, and misplaced requests.
+ */
+TEST_F(session, replication)
+{
+	static const char *const extra[] = { "--heartbeat-ms", "60000", NULL };
+	static const uint32_t even_mine[2] = { 7, 8 };
+	const uint64_t mine = object_in(true), other = object_in(false);
+	const struct target cur = { .pool = 1, .volume = 9, .epoch = 5 };
+	const struct target newer = { .pool = 1, .volume = 9, .epoch = 6 };
+	struct fake_mapd *m = &self->m;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	struct shard_reply_h rh;
+	struct shard_req_h h;
+	int lfd, pfd, fd, one = 1;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, lfd);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 4));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &sl));
+	peer8_port = ntohs(sin.sin_port);
+
+	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
+	ASSERT_EQ(0, mapd_register(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":5}\n"));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, 2, even_mine, NULL));
+	ASSERT_TRUE(reaches_epoch(self->d.port, 5));
+
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, NULL));
+
+	/* The primary's side: the member has it before the client hears. */
+	fill(self->a, 8192, 1);
+	h = (struct shard_req_h){
+		.opcode = SHARD_OP_WRITE, .len = 8192, .obj_order = 22,
+		.tag = 500, .volume = 9, .object = mine, .pool = 1, .epoch = 5,
+	};
+	ASSERT_EQ(0, send_req(fd, &h, self->a));
+	pfd = peer_accept(lfd);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	EXPECT_EQ(SHARD_OP_REP_WRITE, h.opcode);
+	EXPECT_EQ(mine, h.object);
+	EXPECT_EQ(5, h.epoch);
+	ASSERT_EQ(8192, h.len);
+	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
+	EXPECT_FALSE(readable(fd, 200));
+	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 5));
+	ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 0));
+	EXPECT_EQ(500, rh.tag);
+
+	/* The member drops the connection unanswered: sent again. */
+	fill(self->a, 8192, 2);
+	h.opcode = SHARD_OP_WRITE;
+	h.tag = 501;
+	h.epoch = 5;
+	ASSERT_EQ(0, send_req(fd, &h, self->a));
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	close(pfd);
+	pfd = peer_accept(lfd);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	EXPECT_EQ(SHARD_OP_REP_WRITE, h.opcode);
+	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
+	EXPECT_FALSE(readable(fd, 100));
+	/* STALE from a member behind us: asked again shortly. */
+	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_STALE, 4));
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	EXPECT_EQ(SHARD_OP_REP_WRITE, h.opcode);
+	EXPECT_FALSE(readable(fd, 50));
+	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 5));
+	ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 0));
+	EXPECT_EQ(501, rh.tag);
+
+	/* A DISCARD goes as REP_ZERO: a range, no payload. */
+	h = (struct shard_req_h){
+		.opcode = SHARD_OP_DISCARD, .len = 4096, .obj_order = 22,
+		.tag = 503, .volume = 9, .object = mine, .pool = 1, .epoch = 5,
+		.offset = 4096,
+	};
+	ASSERT_EQ(0, send_req(fd, &h, NULL));
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	EXPECT_EQ(SHARD_OP_REP_ZERO, h.opcode);
+	EXPECT_EQ(4096, h.offset);
+	EXPECT_EQ(4096, h.len);
+	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 5));
+	ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 0));
+	EXPECT_EQ(503, rh.tag);
+
+	/* A FLUSH reaches the member written to. */
+	h = (struct shard_req_h){ .opcode = SHARD_OP_FLUSH, .tag = 502,
+				  .epoch = 5 };
+	ASSERT_EQ(0, send_req(fd, &h, NULL));
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	EXPECT_EQ(SHARD_OP_REP_FLUSH, h.opcode);
+	EXPECT_FALSE(readable(fd, 100));
+	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 5));
+	ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 0));
+	EXPECT_EQ(502, rh.tag);
+	close(pfd);
+
+	/* The member's side: this test is daemon 8, primary of odd PGs. */
+	pfd = try_connect(self->d.port);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(SHARD_S_OK, peer_hello_as(pfd, 8, 7));
+	fill(self->a, 8192, 3);
+	ASSERT_EQ(SHARD_S_OK, call_to(pfd, &cur, SHARD_OP_REP_WRITE, other,
+				      0, 8192, 0, self->a, NULL, &rh));
+	fill(self->b, 8192, 4);
+	/* Not the primary of an even PG; an epoch before the members. */
+	EXPECT_EQ(SHARD_S_STALE, call_to(pfd, &cur, SHARD_OP_REP_WRITE, mine,
+					 0, 8192, 0, self->b, NULL, &rh));
+	EXPECT_EQ(SHARD_S_STALE, call_to(pfd, &(struct target){ .pool = 1,
+				.volume = 9, .epoch = 4 }, SHARD_OP_REP_WRITE,
+					 other, 0, 8192, 0, self->b, NULL,
+					 &rh));
+	EXPECT_EQ(SHARD_S_STALE, call_to(pfd, &(struct target){ .pool = 2,
+				.volume = 9, .epoch = 5 }, SHARD_OP_REP_ZERO,
+					 other, 0, 8192, 0, NULL, NULL, &rh));
+	EXPECT_EQ(SHARD_S_OK, call_to(pfd, &cur, SHARD_OP_REP_FLUSH, 0, 0, 0,
+				      0, NULL, NULL, &rh));
+	/* A client request on a peer connection closes it. */
+	EXPECT_EQ(-1, call_to(pfd, &cur, SHARD_OP_READ, other, 0, 4096, 0,
+			      NULL, self->b, &rh));
+	close(pfd);
+	/* So do a REP_ request on a client connection and a hello for
+	 * another daemon. */
+	pfd = try_connect(self->d.port);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(SHARD_S_OK, hello(pfd, NULL));
+	EXPECT_EQ(-1, call_to(pfd, &cur, SHARD_OP_REP_WRITE, other, 0, 8192,
+			      0, self->b, NULL, &rh));
+	close(pfd);
+	pfd = try_connect(self->d.port);
+	ASSERT_LE(0, pfd);
+	EXPECT_NE(SHARD_S_OK, peer_hello_as(pfd, 8, 9));
+	close(pfd);
+
+	/* What 8 wrote is there, what was refused is not (a client of a
+	 * newer map may read it from us). */
+	ASSERT_EQ(SHARD_S_OK, call_to(fd, &newer, SHARD_OP_READ, other, 0,
+				      8192, 0, NULL, self->b, &rh));
+	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
+	close(lfd);
+	peer8_port = 0;
 	close(fd);
 	self->fd = -1;
 	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
@@ -1347,7 +1588,7 @@ TEST_F(session, survives_a_bad_mapd)
 	 * a table that is not base64. */
 	ASSERT_EQ(0, mapd_beat(m, 5));
 	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
-	ASSERT_EQ(0, mapd_send_map(m, 5, even_mine, unknown_daemon));
+	ASSERT_EQ(0, mapd_send_map(m, 5, 2, even_mine, unknown_daemon));
 	ASSERT_EQ(0, mapd_reconnect(m));
 	ASSERT_EQ(0, mapd_beat(m, 5));
 	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
@@ -1361,13 +1602,13 @@ TEST_F(session, survives_a_bad_mapd)
 	/* A good map, then an older one: ignored, the session goes on. */
 	ASSERT_EQ(0, mapd_beat(m, 5));
 	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
-	ASSERT_EQ(0, mapd_send_map(m, 5, even_mine, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, 2, even_mine, NULL));
 	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, &msg));
 	EXPECT_EQ(5, json_integer_value(json_object_get(msg, "epoch")));
 	json_decref(msg);
 	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":9}\n"));
 	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
-	ASSERT_EQ(0, mapd_send_map(m, 3, even_mine, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 3, 2, even_mine, NULL));
 	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, &msg));
 	EXPECT_EQ(5, json_integer_value(json_object_get(msg, "epoch")));
 	json_decref(msg);

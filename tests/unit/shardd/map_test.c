@@ -85,8 +85,8 @@ TEST(valid_map)
 	ASSERT_EQ(0, parse(good_map(), &map, err, sizeof(err)));
 	ASSERT_EQ(12, map->epoch);
 	ASSERT_EQ(3, map->nr_daemons);
-	EXPECT_EQ(1, map->daemons[0]);
-	EXPECT_EQ(3, map->daemons[2]);
+	EXPECT_EQ(1, map->daemons[0].id);
+	EXPECT_EQ(3, map->daemons[2].id);
 	ASSERT_EQ(2, map->nr_pools);
 	EXPECT_EQ(5, map->pools[0].id);
 	EXPECT_EQ(9, map->pools[1].id);

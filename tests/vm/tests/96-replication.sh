@@ -1,0 +1,400 @@
+#!/bin/bash
+# 96-replication: a size 3 / min_size 2 pool (failure domain "daemon") on
+# three daemons of one host, mapped through the kernel.
+#  1. every PG is active+clean with three members;
+#  2. the whole volume is written (fio, crc32c headers), and the daemon
+#     that is primary of most of its objects is killed (-9) in the middle
+#     of it: the write ends without an error, and a verify-only pass
+#     reads everything back from the new primaries (the longest pause in
+#     writes around the kill is printed);
+#  3. "ack, kill the primary, flush": a pattern written O_DIRECT to a
+#     second volume (no flush), in an object whose primary is the daemon
+#     killed in 2, then a flush after the kill: it reads back;
+#  4. the killed daemon comes back (same id, left out of acting: no
+#     recovery yet); random writes with verification run clean; every PG
+#     is active+undersized with two members, the restarted daemon up;
+#  5. one of the two acting daemons is killed too: PGs fall below
+#     min_size; reads still verify, a write waits (no completion, no
+#     error) until the device is removed with force.
+# Without replication, 2 and 3 fail (the new primaries hold nothing).
+. "$(dirname "$0")/../../lib/test_common.sh"
+. "$(dirname "$0")/../../lib/shard_common.sh"
+
+[ -n "${SHARD_VM_KERNEL:-}" ] || ktap_skip_all "runs in the VM"
+_require_cmd fio
+_shard_setup
+for d in d0 d1 d2; do
+	_shard_daemon "$d"
+done
+_shard_wait_daemons 3 || _die "three daemons did not register"
+
+POOL=rep
+VOL_MB=$(_shard_scaled 256 64)
+ACK_MB=64
+RW_IO=$(_shard_scaled 64M 16M)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+# Map and PG queries, in one Python file (a Python start costs seconds
+# on the debug kernel: each call does all it can). The object -> PG hash
+# is include/shard/pg.h's shard_object_pg(), transcribed.
+cat >"$SHARD_T/rep.py" <<'EOF'
+import collections, json, subprocess, sys, time
+
+CTL, SOCK, POOL, CMD = sys.argv[1:5]
+ARGS = sys.argv[5:]
+M64 = (1 << 64) - 1
+
+
+def mix64(x):
+    x ^= x >> 30
+    x = (x * 0xbf58476d1ce4e5b9) & M64
+    x ^= x >> 27
+    x = (x * 0x94d049bb133111eb) & M64
+    x ^= x >> 31
+    return x
+
+
+def object_pg(volume, obj, pg_count):
+    return ((mix64(mix64(volume) ^ obj) >> 32) * pg_count) >> 32
+
+
+def q(*args):
+    r = subprocess.run([CTL, "--socket", SOCK, "--json", *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=60)
+    if r.returncode:
+        raise RuntimeError("shardctl %s: %s" % (" ".join(args),
+                                                r.stderr.strip()))
+    return json.loads(r.stdout)
+
+
+def pool_map():
+    m = q("map-show")["map"]
+    p = [p for p in m["pools"] if p["name"] == POOL][0]
+    w, a = p["width"], p["acting"]
+    acting = [[x for x in a[i * w:(i + 1) * w] if x is not None]
+              for i in range(p["pg_count"])]
+    return m, p, acting
+
+
+def volume(name):
+    for v in q("ls")["volumes"]:
+        if v["pool"] == POOL and v["name"] == name:
+            return v
+    raise RuntimeError("no volume %s/%s" % (POOL, name))
+
+
+def objects(name):
+    """(object index, PG, acting set) of every object of volume NAME."""
+    v = volume(name)
+    _, p, acting = pool_map()
+    n = (v["size"] + (1 << v["obj_order"]) - 1) >> v["obj_order"]
+    for o in range(n):
+        pg = object_pg(v["id"], o, p["pg_count"])
+        yield o, v["obj_order"], p, pg, acting[pg]
+
+
+def daemons():
+    return {d["id"]: d for d in q("status")["daemons"]}
+
+
+def cmd_victim():
+    """VOL: the daemon that is primary of most of VOL's objects:
+    prints ID PORT COUNT OBJECTS."""
+    c, n = collections.Counter(), 0
+    for _, _, _, _, act in objects(ARGS[0]):
+        n += 1
+        if act:
+            c[act[0]] += 1
+    best = sorted(c, key=lambda d: (-c[d], d))[0]
+    print(best, daemons()[best]["port"], c[best], n)
+    return 0
+
+
+def cmd_object_of():
+    """VOL ID: the byte offset of the first object of VOL whose PG has
+    primary ID, and that PG: prints OFFSET PGID."""
+    for o, order, p, pg, act in objects(ARGS[0]):
+        if act and act[0] == int(ARGS[1]):
+            print(o << order, "%d.%x" % (p["id"], pg))
+            return 0
+    sys.stderr.write("no object of %s has daemon %s as primary\n" %
+                     tuple(ARGS[:2]))
+    return 1
+
+
+def cmd_wait():
+    """ID up|down SEC: until mapd has daemon ID up (down: down and in no
+    acting set of the pool) and the kernel has that map's epoch."""
+    did, want, end = int(ARGS[0]), ARGS[1], time.time() + float(ARGS[2])
+    last = ""
+    while True:
+        try:
+            m, _, acting = pool_map()
+            s = q("status")
+            d = [x for x in s["daemons"] if x["id"] == did]
+            up = bool(d and d[0]["up"])
+            kern = s.get("kernel", {}).get("epoch", -1)
+            if want == "up":
+                ok = up
+            else:
+                ok = not up and not any(did in a for a in acting)
+            last = ("daemon %d up=%s, in %d acting sets, map epoch %d, "
+                    "kernel %s" % (did, up, sum(did in a for a in acting),
+                                   m["epoch"], s.get("kernel")))
+            if ok and kern >= m["epoch"]:
+                print("# " + last)
+                return 0
+        except Exception as e:
+            last = str(e)
+        if time.time() > end:
+            print("# timed out: " + last)
+            return 1
+        time.sleep(0.2)
+
+
+def cmd_pgs():
+    """clean N | undersized N ID: every PG active+clean with N members, or
+    active+undersized with N members none of which is ID, ID up."""
+    mode, n = ARGS[0], int(ARGS[1])
+    pgs = q("pg", "ls", POOL)["pgs"]
+    states = collections.Counter(g["state"] for g in pgs)
+    bad = []
+    for g in pgs:
+        act = [x for x in (g["acting"] or []) if x is not None]
+        if mode == "clean":
+            good = g["state"] == "active+clean" and len(set(act)) == n
+        else:
+            # active+undersized, maybe +remapped (up keeps the daemon).
+            st = g["state"].split("+")
+            good = (st[:2] == ["active", "undersized"] and
+                    len(set(act)) == n and int(ARGS[2]) not in act)
+        if not good:
+            bad.append("%s %s acting %s" % (g["pgid"], g["state"], act))
+    print("# %d PGs: %s" % (len(pgs), dict(states)))
+    for b in bad[:5]:
+        print("# bad: " + b)
+    if mode == "undersized":
+        d = daemons().get(int(ARGS[2]))
+        if not d or not d["up"]:
+            print("# daemon %s is not up" % ARGS[2])
+            return 1
+    return 1 if bad or not pgs else 0
+
+
+sys.exit({"victim": cmd_victim, "object-of": cmd_object_of,
+          "wait": cmd_wait, "pgs": cmd_pgs}[CMD]())
+EOF
+rep() {
+	"$PY" "$SHARD_T/rep.py" "$SHARD_BIN/tools/shardctl/shardctl" \
+		"$SHARD_SOCK" "$POOL" "$@"
+}
+
+# The daemon name that listens on PORT.
+name_of_port() {
+	local n
+	for n in "${!_shard_port[@]}"; do
+		[ "${_shard_port[$n]}" = "$1" ] && echo "$n"
+	done
+}
+
+diag_state() {
+	local n
+	ktap_diag "--- state: $*"
+	_shardctl pg ls "$POOL" 2>&1 | head -12 | sed 's/^/# /'
+	_shardctl daemon ls 2>&1 | sed 's/^/# /'
+	for n in mapd d0 d1 d2; do
+		tail -4 "$SHARD_T/$n.log" 2>/dev/null | sed "s/^/# $n: /"
+	done
+}
+
+# fio over the whole data volume; the job is the same for the write and
+# for the verify-only pass that replays it (same offsets and seeds). It
+# runs in the background: a fio stuck on I/O that never completes cannot
+# be killed (nor can `timeout` that waits for it), so after the limit it
+# is left behind, to fail when the device is removed with force.
+# fio_start LOG ARGS... (sets fio_pid); fio_wait LOG; fio_job LOG ARGS...
+# does both.
+fio_start() {
+	local log=$1
+	shift
+	fio --name=rep --filename="$dev" --ioengine=libaio --direct=1 \
+		--size="${VOL_MB}M" --verify=crc32c --verify_fatal=1 \
+		--randrepeat=1 --randseed=96 --group_reporting=1 "$@" \
+		>"$SHARD_T/$log" 2>&1 &
+	fio_pid=$!
+}
+
+fio_job() {
+	fio_start "$@" && fio_wait "$1"
+}
+
+fio_wait() {
+	local log=$1 rc=0 pid=$fio_pid limit
+	limit=$(_shard_scaled 240 600)
+	if ! _wait_for "! kill -0 $pid 2>/dev/null" "$limit"; then
+		kill "$pid" 2>/dev/null
+		ktap_diag "fio $log did not finish in $limit s"
+		return 1
+	fi
+	wait "$pid" || rc=$?
+	if [ $rc -ne 0 ] || grep -qE 'err= *[1-9]|verify: bad|fio: (pid|io_u error)' "$SHARD_T/$log"; then
+		ktap_diag "fio $log: exit $rc"
+		grep -E 'verify|error|err=|bad|fio:' "$SHARD_T/$log" | head -12 |
+			sed 's/^/# fio: /'
+		return 1
+	fi
+	return 0
+}
+
+seq_job=(--rw=write --bs=64k --iodepth=16)
+rw_job=(--rw=randwrite --bs=16k --iodepth=16 --io_size="$RW_IO")
+
+ktap_plan 5
+
+_shardctl pool create "$POOL" --size 3 --min-size 2 --failure-domain daemon \
+	>/dev/null || _die "pool create failed"
+dev=$(_shard_volume "$POOL/data" "${VOL_MB}M")
+ack=$(_shard_volume "$POOL/ack" "${ACK_MB}M")
+ktap_diag "$POOL/data (${VOL_MB} MiB) is $dev, $POOL/ack is $ack"
+
+t_clean() {
+	rep pgs clean 3 || { diag_state "not all PGs clean"; return 1; }
+}
+ktap_test pgs-active-clean-3-members t_clean
+
+# 2 and 3 share one kill: the ack pattern goes first, then the whole
+# volume is written, and the daemon that is primary of most of it dies
+# in the middle of that write.
+read -r victim vport vcount nobj < <(rep victim data)
+vname=$(name_of_port "$vport")
+[ -n "$vname" ] || _die "cannot tell which daemon is primary of most objects"
+ktap_diag "daemon $victim ($vname) is primary of $vcount of $nobj objects"
+read -r ack_off ack_pg < <(rep object-of ack "$victim" 2>&1)
+[[ $ack_off =~ ^[0-9]+$ ]] || { ktap_diag "ack object: $ack_off $ack_pg"; ack_off=; }
+head -c $((1 << 20)) /dev/urandom >"$SHARD_T/pattern"
+ack_at=$((${ack_off:-0} + (64 << 10)))
+[ -n "$ack_off" ] &&
+	{ dd if="$SHARD_T/pattern" of="$ack" bs=64k seek=$((ack_at >> 16)) \
+		oflag=direct 2>"$SHARD_T/dd-ack.err" || ack_off=; }
+ktap_diag "ack pattern at $ack_at of $ack (PG $ack_pg, primary $victim)"
+
+t0=$SECONDS
+start_ms=$(date +%s%3N)
+fio_start fio-write.log "${seq_job[@]}" --do_verify=0 \
+	--write_lat_log="$SHARD_T/wlat" --log_avg_msec=0
+sleep "$(_shard_scaled 3 8)"
+kill_ms=$(($(date +%s%3N) - start_ms))
+ktap_diag "kill -9 $vname (daemon $victim) during the write"
+_shard_kill "$vname" 9
+killed_gone=1
+rep wait "$victim" down 30 || killed_gone=
+wrote=
+fio_wait fio-write.log && wrote=1
+ktap_diag "whole-volume write: $((SECONDS - t0)) s"
+# The longest pause between two write completions: how long I/O stood
+# still around the kill (the daemon's death to I/O resuming).
+awk -F, '{ print $1 }' "$SHARD_T"/wlat_clat.*.log 2>/dev/null | sort -n |
+	awk -v k="$kill_ms" 'NR > 1 && $1 - p > gap { gap = $1 - p; at = p }
+		{ p = $1 }
+		END { if (gap) printf "# longest pause in writes: %d ms, from %d ms (kill at about %d ms)\n", gap, at, k }'
+
+t_verify_after_kill() {
+	[ -n "$wrote" ] || { ktap_diag "the write pass failed"; return 1; }
+	[ -n "$killed_gone" ] ||
+		{ diag_state "the kernel still maps daemon $victim"; return 1; }
+	t0=$SECONDS
+	fio_job fio-verify.log "${seq_job[@]}" --verify_only=1 ||
+		{ diag_state "verify after kill failed"; return 1; }
+	ktap_diag "verify-only pass: $((SECONDS - t0)) s"
+}
+ktap_test verify-after-primary-killed t_verify_after_kill
+
+# The flush runs in the background: one that waits for a daemon that is
+# gone must not hang the test (a task in D state outlives `timeout`).
+# If still waiting, it is reaped after the daemon comes back (4).
+sync_pid=
+t_ack_flush() {
+	local rc=0
+	[ -n "$ack_off" ] || { ktap_diag "no ack write: $(cat "$SHARD_T/dd-ack.err" 2>/dev/null)"; return 1; }
+	# fsync of the block device: the kernel sends FLUSH.
+	sync "$ack" &
+	sync_pid=$!
+	if _wait_for "! kill -0 $sync_pid 2>/dev/null" "$(_shard_scaled 20 40)"; then
+		wait "$sync_pid" || { ktap_diag "flush failed"; rc=1; }
+		sync_pid=
+	else
+		ktap_diag "flush of $ack still waiting after $(_shard_scaled 20 40) s (for the dead daemon $victim?)"
+		rc=1
+	fi
+	if ! cmp <(dd if="$ack" bs=64k skip=$((ack_at >> 16)) count=16 \
+			iflag=direct 2>/dev/null) "$SHARD_T/pattern" >"$SHARD_T/cmp.out" 2>&1; then
+		ktap_diag "acknowledged write lost after its primary died: $(cat "$SHARD_T/cmp.out")"
+		rc=1
+	fi
+	[ $rc = 0 ] || diag_state "ack-kill-flush"
+	return $rc
+}
+ktap_test ack-kill-primary-flush-reads-back t_ack_flush
+
+t_restart_rw() {
+	local rc=0
+	_shard_daemon "$vname"
+	rep wait "$victim" up 30 || rc=1
+	if [ -n "$sync_pid" ]; then
+		if _wait_for "! kill -0 $sync_pid 2>/dev/null" 30; then
+			wait "$sync_pid"
+			ktap_diag "the waiting flush ended (exit $?) once daemon $victim was back"
+		else
+			ktap_diag "the flush still waits with daemon $victim back"
+		fi
+	fi
+	t0=$SECONDS
+	fio_job fio-rw.log "${rw_job[@]}" --do_verify=1 --verify_backlog=256 ||
+		{ diag_state "randwrite+verify after restart failed"; rc=1; }
+	ktap_diag "randwrite+verify of $RW_IO: $((SECONDS - t0)) s"
+	rep pgs undersized 2 "$victim" ||
+		{ diag_state "PGs not active+undersized without daemon $victim"; rc=1; }
+	return $rc
+}
+ktap_test restart-stays-out-randwrite-verify t_restart_rw
+
+# Below min_size: reads go on, writes wait. The write is left waiting
+# and the device removed with force, which fails it; nothing is left
+# blocked for the teardown.
+t_below_min() {
+	local second sport scount sname dd_pid dd_rc rc=0
+	read -r second sport scount _ < <(rep victim data)
+	sname=$(name_of_port "$sport")
+	[ -n "$sname" ] || { diag_state "no primary to kill"; return 1; }
+	ktap_diag "kill -9 $sname (daemon $second, primary of $scount objects)"
+	_shard_kill "$sname" 9
+	rep wait "$second" down 30 || { diag_state "daemon $second still mapped"; rc=1; }
+	_shardctl pg ls "$POOL" | awk 'NR > 1 { print $3 }' | sort | uniq -c |
+		sed 's/^ */# states: /'
+	fio_job fio-readonly.log "${rw_job[@]}" --verify_only=1 ||
+		{ diag_state "reads below min_size failed"; rc=1; }
+	dd if="$SHARD_T/pattern" of="$dev" bs=64k count=1 seek=3 oflag=direct \
+		2>"$SHARD_T/dd-block.err" &
+	dd_pid=$!
+	if _wait_for "! kill -0 $dd_pid 2>/dev/null" 5; then
+		dd_rc=0
+		wait "$dd_pid" || dd_rc=$?
+		ktap_diag "write below min_size completed (exit $dd_rc): $(tail -1 "$SHARD_T/dd-block.err")"
+		rc=1
+	else
+		ktap_diag "write below min_size waits (5 s)"
+	fi
+	_shardctl unmap "$dev" --force ||
+		ktap_diag "unmap --force $dev failed"
+	if _wait_for "! kill -0 $dd_pid 2>/dev/null" 20; then
+		wait "$dd_pid" 2>/dev/null
+	else
+		ktap_diag "dd still blocked after unmap --force"
+		rc=1
+	fi
+	return $rc
+}
+ktap_test below-min-size-reads-ok-writes-wait t_below_min
+ktap_finished

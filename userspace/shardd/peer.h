@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Connections from this daemon to the other daemons, for the requests a
+ * PG's primary sends its members (REP_WRITE, REP_ZERO, REP_FLUSH). One
+ * connection per peer, opened on first use with PEER_HELLO, carries
+ * requests in the order they were queued. A connection that fails is
+ * reopened after a backoff and every request not yet answered is sent
+ * again, in the same order: a member misses nothing the primary still
+ * waits for. Runs on the event loop; never calls back from inside a
+ * call, except shard_peer_cancel as it says.
+ */
+#ifndef SHARDD_PEER_H
+#define SHARDD_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+struct shardd;
+struct shard_peer;
+struct shard_peer_msg;
+
+/*
+ * status is a SHARD_S_* of the peer's reply, with the peer's map epoch,
+ * or -ECANCELED after shard_peer_cancel. The peer layer no longer
+ * refers to the message (nor its payload) when this runs.
+ */
+typedef void (*shard_peer_done_fn)(struct shard_peer_msg *m, int status,
+				   uint64_t epoch);
+
+/* One request to a peer; owned by the sender, which fills h (all but
+ * the tag; data_crc too), payload (h.len bytes, for the opcodes that
+ * carry one) and done. */
+struct shard_peer_msg {
+	struct shard_req_h h;
+	const unsigned char *payload;
+	shard_peer_done_fn done;
+	/* The peer layer's: */
+	struct shard_peer *peer;
+	struct shard_peer_msg *prev, *next;
+	unsigned char hdr[SHARD_HDR_SIZE];
+	size_t off;		/* bytes of header and payload sent */
+	bool queued;
+	bool in_send;		/* part of the SENDMSG in flight */
+	bool cancelled;
+};
+
+/* Requests sent and not answered, per connection. */
+#define SHARD_PEER_MAX_INFLIGHT	128
+
+/* Queues m to daemon peer_id (addresses come from the daemon's map);
+ * m->done follows. -ENOMEM: nothing queued, done never runs. */
+int shard_peer_send(struct shardd *d, uint32_t peer_id,
+		    struct shard_peer_msg *m);
+/* The sender no longer wants m: done(m, -ECANCELED) runs as soon as no
+ * I/O refers to m (before this returns if m was not sent; after its
+ * reply or the connection's failure if it was). */
+void shard_peer_cancel(struct shard_peer_msg *m);
+/* After the ring is gone: cancels everything and frees the peers. */
+void shard_peer_free_all(struct shardd *d);
+
+#endif /* SHARDD_PEER_H */

@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Replication from the primary (rep.h).
+ *
+ * An op has one target per member it must reach. A target's message is
+ * with the peer layer (busy) until its reply or cancellation comes
+ * back; the op, and its buffer, live until it finished, the caller
+ * released it and no target is busy. evaluate() is the one place that decides: it
+ * re-reads the members from the map, sends to targets that need it, and
+ * finishes the op. It runs when the op starts (on the next turn of the
+ * loop), on every reply, on every new map and on the retry timer.
+ *
+ * A member that answers STALE is behind us (it gets our epoch and
+ * fetches the map; we ask again shortly) or ahead of us (we fetch the
+ * map and ask again once we have its epoch).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "loop.h"
+#include "map.h"
+#include "peer.h"
+#include "rep.h"
+#include "session.h"
+#include "store.h"
+
+#define RETRY_MS	100U
+
+struct rep_target {
+	struct shard_peer_msg m;
+	struct shard_rep *op;
+	uint32_t id;
+	bool busy;		/* m is with the peer layer */
+	bool acked;
+	bool needed;		/* still a member */
+	bool retry;		/* ask again when the retry timer fires */
+	uint64_t wait_epoch;	/* ask again once our map is this new */
+};
+
+struct shard_rep {
+	struct shardd *d;
+	struct shard_rep *prev, *next;	/* d->reps */
+	struct shard_rep *kick_next;	/* d->rep_kick */
+	unsigned int refs;
+	bool flush;
+	bool finished;
+	bool kicked;
+	struct shard_req_h h;
+	unsigned char *buf;
+	uint64_t need_epoch;		/* evaluate with a map this new */
+	unsigned int status;		/* a member's failure */
+	shard_rep_done_fn done;
+	void *arg;
+	unsigned int nt;
+	struct rep_target *t;
+};
+
+static void evaluate(struct shard_rep *op);
+
+static uint32_t my_id(const struct shardd *d)
+{
+	return shard_store_daemon_id(d->store);
+}
+
+bool shard_rep_wanted(const struct shardd *d, const struct shard_req_h *h)
+{
+	const struct shard_map_pool *p;
+
+	/*
+	 * Without mapd, or before its first map, there are no peers to
+	 * know of. (A daemon is primary of a replicated PG only once it
+	 * has been up for a while: mapd takes a member that went down out
+	 * of the PG, and it fetches the map as soon as it registers.)
+	 */
+	if (!d->session || !d->map)
+		return false;
+	p = shard_map_pool(d->map, h->pool);
+	/* A pool newer than our map: learn it first (the op waits). */
+	if (!p)
+		return h->epoch > d->epoch;
+	return p->width > 1;
+}
+
+static void op_put(struct shard_rep *op)
+{
+	if (--op->refs)
+		return;
+	free(op->buf);
+	free(op->t);
+	free(op);
+}
+
+static void op_unlink(struct shard_rep *op)
+{
+	struct shardd *d = op->d;
+
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		d->reps = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	op->prev = op->next = NULL;
+}
+
+static void finish(struct shard_rep *op, unsigned int status)
+{
+	unsigned int i;
+
+	if (op->finished)
+		return;
+	op->finished = true;
+	op_unlink(op);
+	for (i = 0; i < op->nt; i++)
+		if (op->t[i].busy)
+			shard_peer_cancel(&op->t[i].m);
+	op->done(op->arg, status);
+	op_put(op);		/* the list's */
+}
+
+static void mark_dirty(struct shardd *d, uint32_t id)
+{
+	size_t i;
+	uint32_t *n;
+
+	for (i = 0; i < d->ndirty; i++)
+		if (d->dirty[i] == id)
+			return;
+	if (d->ndirty == d->dirty_cap) {
+		n = realloc(d->dirty, (d->dirty_cap * 2 + 8) * sizeof(*n));
+		if (!n) {
+			/* A later flush then misses this peer's disk: say so. */
+			pr_err_ratelimited("out of memory: a FLUSH may not reach daemon %u",
+					   id);
+			return;
+		}
+		d->dirty = n;
+		d->dirty_cap = d->dirty_cap * 2 + 8;
+	}
+	d->dirty[d->ndirty++] = id;
+}
+
+static void arm_retry(struct shardd *d)
+{
+	struct io_uring_sqe *sqe;
+
+	if (d->rep_retry_armed)
+		return;
+	d->rep_retry_ts.tv_sec = 0;
+	d->rep_retry_ts.tv_nsec = RETRY_MS * 1000000LL;
+	sqe = shard_get_sqe(d);
+	io_uring_prep_timeout(sqe, &d->rep_retry_ts, 0, 0);
+	shard_sqe_set_ev(sqe, &d->rep_retry_ev);
+	d->rep_retry_armed = true;
+}
+
+static void target_done(struct shard_peer_msg *m, int status, uint64_t epoch)
+{
+	struct rep_target *t = container_of(m, struct rep_target, m);
+	struct shard_rep *op = t->op;
+	struct shardd *d = op->d;
+
+	t->busy = false;
+	if (status == -ECANCELED || op->finished || !t->needed) {
+		op_put(op);
+		return;
+	}
+	switch (status) {
+	case SHARD_S_OK:
+		t->acked = true;
+		break;
+	case SHARD_S_STALE:
+		if (epoch > d->epoch) {
+			t->wait_epoch = epoch;
+			shard_session_map_hint(d, epoch);
+		} else {
+			t->retry = true;
+			arm_retry(d);
+		}
+		break;
+	case SHARD_S_BADCRC:
+		/* Damaged on the way: send it again. */
+		t->retry = true;
+		arm_retry(d);
+		break;
+	default:
+		pr_err_ratelimited("daemon %u answered %s to %s of pool %u volume %"
+				   PRIu64 " object %" PRIu64,
+				   t->id, shard_status_name((unsigned int)status),
+				   shard_op_name(m->h.opcode), op->h.pool,
+				   op->h.volume, op->h.object);
+		if (!op->status)
+			op->status = (unsigned int)status;
+		break;
+	}
+	evaluate(op);
+	op_put(op);
+}
+
+static void send_target(struct shard_rep *op, struct rep_target *t)
+{
+	struct shardd *d = op->d;
+	struct shard_peer_msg *m = &t->m;
+
+	memset(m, 0, sizeof(*m));
+	m->h = op->h;
+	switch (op->h.opcode) {
+	case SHARD_OP_WRITE:
+		m->h.opcode = SHARD_OP_REP_WRITE;
+		m->payload = op->buf;
+		break;
+	case SHARD_OP_FLUSH:
+		m->h.opcode = SHARD_OP_REP_FLUSH;
+		m->h.len = 0;
+		break;
+	default:
+		m->h.opcode = SHARD_OP_REP_ZERO;
+		break;
+	}
+	m->h.epoch = d->epoch;
+	m->done = target_done;
+	if (shard_peer_send(d, t->id, m)) {
+		if (!op->status)
+			op->status = SHARD_S_IO;
+		return;
+	}
+	t->busy = true;
+	op->refs++;
+	if (!op->flush)
+		mark_dirty(d, t->id);
+}
+
+/* Whether id serves in a PG this daemon is the primary of. */
+static bool my_member(const struct shardd *d, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < d->nmembers; i++)
+		if (d->members[i] == id)
+			return true;
+	return false;
+}
+
+/* Re-reads the PG's members; false when the op finished. */
+static bool retarget_mutation(struct shard_rep *op, unsigned int *copies)
+{
+	struct shardd *d = op->d;
+	const struct shard_map_pool *p = shard_map_pool(d->map, op->h.pool);
+	const uint32_t *row;
+	unsigned int i, j;
+
+	if (!p) {
+		finish(op, SHARD_S_STALE);
+		return false;
+	}
+	row = shard_map_row(p, shard_map_pg(p, op->h.volume, op->h.object));
+	if (row[0] != my_id(d)) {
+		finish(op, SHARD_S_STALE);
+		return false;
+	}
+	for (i = 0; i < op->nt; i++) {
+		op->t[i].needed = false;
+		for (j = 1; j < p->width && row[j] != SHARD_MAP_NONE; j++)
+			if (row[j] == op->t[i].id)
+				op->t[i].needed = true;
+		if (!op->t[i].needed && op->t[i].busy)
+			shard_peer_cancel(&op->t[i].m);
+	}
+	*copies = 1;
+	for (j = 1; j < p->width && row[j] != SHARD_MAP_NONE; j++) {
+		(*copies)++;
+		for (i = 0; i < op->nt; i++)
+			if (op->t[i].id == row[j])
+				break;
+		if (i < op->nt)
+			continue;
+		/* A member that joined: it gets the request too. */
+		if (op->nt == SHARD_MAP_WIDTH_MAX)
+			continue;	/* cannot happen: width <= max */
+		memset(&op->t[op->nt], 0, sizeof(op->t[0]));
+		op->t[op->nt].op = op;
+		op->t[op->nt].id = row[j];
+		op->t[op->nt].needed = true;
+		op->nt++;
+	}
+	if (*copies < p->min_size) {
+		pr_debug("pool %u PG %u has %u of min_size %u copies: holding "
+			 "writes", p->id,
+			 shard_map_pg(p, op->h.volume, op->h.object), *copies,
+			 p->min_size);
+		*copies = 0;
+	}
+	return true;
+}
+
+static void evaluate(struct shard_rep *op)
+{
+	struct shardd *d = op->d;
+	unsigned int i, copies = 1;
+	bool all = true;
+
+	if (op->finished)
+		return;
+	if (d->stop) {
+		finish(op, SHARD_S_STALE);
+		return;
+	}
+	if (!d->map || d->epoch < op->need_epoch) {
+		shard_session_map_hint(d, op->need_epoch);
+		return;
+	}
+	if (!op->flush) {
+		if (!retarget_mutation(op, &copies))
+			return;
+	} else {
+		for (i = 0; i < op->nt; i++)
+			op->t[i].needed = my_member(d, op->t[i].id);
+	}
+	for (i = 0; i < op->nt; i++) {
+		struct rep_target *t = &op->t[i];
+
+		if (!t->needed || t->acked)
+			continue;
+		all = false;
+		if (!t->busy && !t->retry && t->wait_epoch <= d->epoch)
+			send_target(op, t);
+	}
+	if (op->status)
+		finish(op, op->status);
+	else if (all && copies)
+		finish(op, SHARD_S_OK);
+}
+
+/* Runs the ops started since the last turn of the loop. */
+static void on_kick(struct shard_ev *ev, int res)
+{
+	struct shardd *d = container_of(ev, struct shardd, rep_kick_ev);
+	struct shard_rep *op;
+
+	(void)res;
+	d->rep_kick_armed = false;
+	while ((op = d->rep_kick)) {
+		d->rep_kick = op->kick_next;
+		op->kicked = false;
+		evaluate(op);
+		op_put(op);
+	}
+}
+
+static void on_retry(struct shard_ev *ev, int res)
+{
+	struct shardd *d = container_of(ev, struct shardd, rep_retry_ev);
+	struct shard_rep *op, *next;
+	unsigned int i;
+
+	(void)res;
+	d->rep_retry_armed = false;
+	for (op = d->reps; op; op = op->next)
+		for (i = 0; i < op->nt; i++)
+			op->t[i].retry = false;
+	/* evaluate() finishes no op but its own: next stays linked. */
+	for (op = d->reps; op; op = next) {
+		next = op->next;
+		evaluate(op);
+	}
+}
+
+static struct shard_rep *op_new(struct shardd *d, unsigned int nt,
+				shard_rep_done_fn done, void *arg)
+{
+	struct shard_rep *op = calloc(1, sizeof(*op));
+
+	if (op)
+		op->t = calloc(nt ? nt : 1, sizeof(*op->t));
+	if (!op || !op->t) {
+		free(op);
+		return NULL;
+	}
+	op->d = d;
+	op->refs = 3;		/* the list's, the caller's, the kick's */
+	op->done = done;
+	op->arg = arg;
+	d->rep_kick_ev.fn = on_kick;
+	d->rep_retry_ev.fn = on_retry;
+	op->next = d->reps;
+	if (d->reps)
+		d->reps->prev = op;
+	d->reps = op;
+	op->kicked = true;
+	op->kick_next = d->rep_kick;
+	d->rep_kick = op;
+	if (!d->rep_kick_armed) {
+		struct io_uring_sqe *sqe = shard_get_sqe(d);
+
+		io_uring_prep_nop(sqe);
+		shard_sqe_set_ev(sqe, &d->rep_kick_ev);
+		d->rep_kick_armed = true;
+	}
+	return op;
+}
+
+struct shard_rep *shard_rep_mutation(struct shardd *d,
+				     const struct shard_req_h *h,
+				     unsigned char *buf,
+				     shard_rep_done_fn done, void *arg)
+{
+	struct shard_rep *op = op_new(d, SHARD_MAP_WIDTH_MAX, done, arg);
+
+	if (!op)
+		return NULL;
+	op->h = *h;
+	op->buf = buf;
+	op->need_epoch = h->epoch;
+	return op;
+}
+
+int shard_rep_flush(struct shardd *d, shard_rep_done_fn done, void *arg,
+		    struct shard_rep **out)
+{
+	struct shard_rep *op;
+	size_t i;
+
+	*out = NULL;
+	if (!d->ndirty)
+		return 0;
+	op = op_new(d, (unsigned int)d->ndirty, done, arg);
+	if (!op)
+		return -ENOMEM;
+	op->flush = true;
+	op->h.opcode = SHARD_OP_FLUSH;
+	for (i = 0; i < d->ndirty; i++) {
+		op->t[i].op = op;
+		op->t[i].id = d->dirty[i];
+	}
+	op->nt = (unsigned int)d->ndirty;
+	d->ndirty = 0;
+	*out = op;
+	return 0;
+}
+
+void shard_rep_release(struct shard_rep *op)
+{
+	op_put(op);
+}
+
+unsigned char *shard_rep_buf(struct shard_rep *op)
+{
+	return op->buf;
+}
+
+/* The daemons that serve with us in PGs we are the primary of. */
+static void collect_members(struct shardd *d)
+{
+	const struct shard_map *map = d->map;
+	uint32_t me = my_id(d), pg, j;
+	size_t i;
+
+	d->nmembers = 0;
+	for (i = 0; i < map->nr_daemons; i++) {
+		uint32_t id = map->daemons[i].id;
+		bool found = false;
+		size_t k;
+
+		if (id == me)
+			continue;
+		for (k = 0; k < map->nr_pools && !found; k++) {
+			const struct shard_map_pool *p = &map->pools[k];
+
+			for (pg = 0; pg < p->pg_count && !found; pg++) {
+				const uint32_t *row = shard_map_row(p, pg);
+
+				if (row[0] != me)
+					continue;
+				for (j = 1; j < p->width; j++)
+					found |= row[j] == id;
+			}
+		}
+		if (found)
+			d->members[d->nmembers++] = id;
+	}
+}
+
+void shard_rep_map_changed(struct shardd *d)
+{
+	struct shard_rep *op, *next;
+	uint32_t *m;
+
+	m = realloc(d->members, (d->map->nr_daemons + 1) * sizeof(*m));
+	if (m) {
+		d->members = m;
+		collect_members(d);
+	}
+	for (op = d->reps; op; op = next) {
+		next = op->next;
+		evaluate(op);
+	}
+}
+
+void shard_rep_stop(struct shardd *d)
+{
+	while (d->reps)
+		finish(d->reps, SHARD_S_STALE);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The primary's side of replication: a client's mutation of an object in
+ * a pool with several copies goes to every other member of the object's
+ * PG (REP_WRITE, REP_ZERO), and a FLUSH to every member written to
+ * since the last (REP_FLUSH). The members are those of the daemon's
+ * newest map, re-read whenever a map arrives: one that left no longer
+ * counts, one that joined is sent the request too. A member that cannot
+ * be reached is retried (peer.c) until it answers or a map takes it out
+ * of the PG; so once an operation is done, every member of the PG has
+ * it, and the PG has at least min_size members.
+ *
+ * The caller applies the request to its own store meanwhile: the local
+ * copy is legitimate, since this daemon is the PG's primary in the map
+ * the client used or in its own (conn.c checks that first).
+ */
+#ifndef SHARDD_REP_H
+#define SHARDD_REP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+struct shardd;
+struct shard_rep;
+
+/* status is a SHARD_S_* for the client. */
+typedef void (*shard_rep_done_fn)(void *arg, unsigned int status);
+
+/* Whether mutation h (already checked by conn.c) needs a shard_rep. */
+bool shard_rep_wanted(const struct shardd *d, const struct shard_req_h *h);
+
+/*
+ * Replicates a WRITE, DISCARD or WRITE_ZEROES; takes buf (the WRITE
+ * payload, NULL for the others), which stays readable until
+ * shard_rep_release. done(arg, status) runs once, never from inside
+ * this call: SHARD_S_OK when every member of the PG has it, STALE when
+ * this daemon is no longer the PG's primary, or the error a member
+ * answered. NULL on ENOMEM (buf not taken).
+ */
+struct shard_rep *shard_rep_mutation(struct shardd *d,
+				     const struct shard_req_h *h,
+				     unsigned char *buf,
+				     shard_rep_done_fn done, void *arg);
+/*
+ * A client's FLUSH: REP_FLUSH to every member written to since the last
+ * flush. *out is NULL when there is none (nothing to wait for); else
+ * done follows as above. -ENOMEM.
+ */
+int shard_rep_flush(struct shardd *d, shard_rep_done_fn done, void *arg,
+		    struct shard_rep **out);
+/* The caller is done with the op (and its buffer); call once, before or
+ * after done ran. */
+void shard_rep_release(struct shard_rep *op);
+/* The payload given to shard_rep_mutation. */
+unsigned char *shard_rep_buf(struct shard_rep *op);
+
+/* A new map is installed: the members of every op are re-read. */
+void shard_rep_map_changed(struct shardd *d);
+/* The daemon stops: every op ends with STALE (the client resends to the
+ * next primary). */
+void shard_rep_stop(struct shardd *d);
+
+#endif /* SHARDD_REP_H */
