@@ -75,6 +75,9 @@ struct shard_conn {
 	bool dead;
 	bool hello_done;
 	uint32_t peer_id;		/* a peer daemon's; 0: a client */
+	/* A peer's request was refused: so is every later one, so that
+	 * nothing after it is applied out of the primary's order. */
+	bool refusing;
 	unsigned int inflight;
 	unsigned int disk;		/* store ops and fsyncs in flight */
 
@@ -427,8 +430,10 @@ static void exec_write(struct req *r)
 	int err;
 
 	if (shard_crc32c(r->buf, r->h.len) != r->h.data_crc) {
-		pr_warn_ratelimited("%s: WRITE tag %" PRIu64 " payload crc "
-				    "mismatch", r->c->peer, r->h.tag);
+		pr_warn_ratelimited("%s: %s tag %" PRIu64 " payload crc "
+				    "mismatch", r->c->peer,
+				    shard_op_name(r->h.opcode), r->h.tag);
+		r->c->refusing = r->c->peer_id != 0;
 		free(r->buf);
 		r->buf = NULL;
 		reply(r, SHARD_S_BADCRC);
@@ -567,23 +572,30 @@ static void exec_peer_hello(struct req *r)
 	exec_hello(r);
 }
 
-/* A member's side of REP_ requests: refused ones change nothing. */
+/*
+ * A member's side of REP_ requests: refused ones change nothing, and
+ * neither do the ones after them on the connection (the primary sends
+ * them all again, in order, on a new one).
+ */
 static void exec_rep(struct req *r)
 {
 	struct shardd *d = r->c->d;
-	const char *why;
+	const char *why = "an earlier request on this connection was refused";
 
-	if (!shard_replica_accepts(d, &r->h, r->c->peer_id, &why)) {
+	if (r->c->refusing ||
+	    !shard_replica_accepts(d, &r->h, r->c->peer_id, &why)) {
 		free(r->buf);
 		r->buf = NULL;
 		d->peer_refused++;
-		pr_warn_ratelimited("%s: %s of pool %u volume %" PRIu64
-				    " object %" PRIu64 " at epoch %" PRIu64
-				    " (ours %" PRIu64 ") refused: %s (%" PRIu64
-				    " so far)", r->c->peer,
-				    shard_op_name(r->h.opcode), r->h.pool,
-				    r->h.volume, r->h.object, r->h.epoch,
-				    d->epoch, why, d->peer_refused);
+		if (!r->c->refusing)
+			pr_warn_ratelimited("%s: %s of pool %u volume %" PRIu64
+					    " object %" PRIu64 " at epoch %" PRIu64
+					    " (ours %" PRIu64 ") refused: %s (%" PRIu64
+					    " so far)", r->c->peer,
+					    shard_op_name(r->h.opcode), r->h.pool,
+					    r->h.volume, r->h.object, r->h.epoch,
+					    d->epoch, why, d->peer_refused);
+		r->c->refusing = true;
 		reply(r, SHARD_S_STALE);
 		return;
 	}

@@ -50,13 +50,10 @@ struct shardd {
 
 	/* Replication (rep.c, peer.c). */
 	struct shard_peer *peers;
-	struct shard_rep *reps;		/* not finished */
-	struct shard_rep *rep_kick;	/* started, not yet evaluated */
+	struct shard_rep *reps, *reps_tail;	/* not finished */
+	struct shard_rep *rep_kick, *rep_kick_tail;	/* not yet evaluated */
 	struct shard_ev rep_kick_ev;
 	bool rep_kick_armed;
-	struct shard_ev rep_retry_ev;
-	struct __kernel_timespec rep_retry_ts;
-	bool rep_retry_armed;
 	uint32_t *dirty;		/* peers written since the last flush */
 	size_t ndirty, dirty_cap;
 	uint32_t *members;		/* peers in PGs we are primary of */

@@ -8,6 +8,12 @@
  * fails, every message left is unsent again and the whole list goes out
  * on the next connection, PEER_HELLO first.
  *
+ * A member that refuses a request (STALE: one of us is behind on the
+ * map; BADCRC: damaged on the way) refuses everything after it on that
+ * connection too (replica.c), so the connection is dropped and all that
+ * is not answered goes again, in order: stamped with our epoch at that
+ * time, and once our map is at least as new as the member's.
+ *
  * Lifetime: a peer stays for the life of the daemon (the set of daemons
  * is small); its socket comes and goes. A message in the SENDMSG in
  * flight cannot be released before that completes, so cancelling it
@@ -31,6 +37,7 @@
 #include "loop.h"
 #include "map.h"
 #include "peer.h"
+#include "session.h"
 #include "store.h"
 
 #define BACKOFF_MIN_MS	50U
@@ -48,6 +55,7 @@ struct shard_peer {
 	enum peer_state state;
 	int fd;
 	uint64_t next_tag;
+	uint64_t hold_epoch;		/* reconnect once our map is this new */
 	unsigned int backoff_ms;
 	bool logged_down;
 
@@ -222,6 +230,7 @@ static void arm_send(struct shard_peer *p)
 
 		if (!skip) {
 			m->h.tag = ++p->next_tag;
+			m->h.epoch = p->d->epoch;
 			shard_req_encode(m->hdr, &m->h);
 		}
 		if (skip < SHARD_HDR_SIZE) {
@@ -322,6 +331,23 @@ static int take_reply(struct shard_peer *p, const struct shard_reply_h *rh,
 		if (p->logged_down)
 			pr_info("peer daemon %u: connected", p->id);
 		p->logged_down = false;
+	} else if (rh->status == SHARD_S_STALE ||
+		   rh->status == SHARD_S_BADCRC) {
+		if (rh->epoch > p->d->epoch) {
+			if (rh->epoch > p->hold_epoch)
+				p->hold_epoch = rh->epoch;
+			shard_session_map_hint(p->d, rh->epoch);
+		}
+		pr_debug("peer daemon %u: %s to %s at epoch %" PRIu64
+			 " (its epoch %" PRIu64 "): sending again", p->id,
+			 shard_status_name(rh->status),
+			 shard_op_name(m->h.opcode), m->h.epoch, rh->epoch);
+		p->inflight--;
+		if (m->cancelled)
+			finish_msg(p, m, -ECANCELED, 0);
+		peer_fail(p, "a request was refused");
+		return -EBADMSG;
+	} else if (rh->status == SHARD_S_OK) {
 		p->backoff_ms = 0;
 	}
 	p->inflight--;
@@ -457,6 +483,7 @@ static void peer_connect(struct shard_peer *p)
 	p->hello.h.data_crc = shard_crc32c(&p->hello_body,
 					   sizeof(p->hello_body));
 	p->hello.off = 0;
+	p->hello.in_send = false;
 	p->hello.cancelled = false;
 	push_front(p, &p->hello);
 	sqe = shard_get_sqe(d);
@@ -482,8 +509,14 @@ static void peer_kick(struct shard_peer *p)
 {
 	switch (p->state) {
 	case PEER_IDLE:
-		if (p->head && p->fd < 0 && !p->d->stop)
-			peer_connect(p);
+		if (!p->head || p->fd >= 0 || p->d->stop)
+			break;
+		/* The member refused us with a newer map: get it first. */
+		if (p->d->epoch < p->hold_epoch) {
+			shard_session_map_hint(p->d, p->hold_epoch);
+			break;
+		}
+		peer_connect(p);
 		break;
 	case PEER_UP:
 		if (!p->send_armed && p->next_send)
@@ -545,6 +578,14 @@ void shard_peer_cancel(struct shard_peer_msg *m)
 	if (m->in_send || m->off)
 		return;
 	finish_msg(p, m, -ECANCELED, 0);
+}
+
+void shard_peer_map_changed(struct shardd *d)
+{
+	struct shard_peer *p;
+
+	for (p = d->peers; p; p = p->next)
+		peer_kick(p);
 }
 
 void shard_peer_free_all(struct shardd *d)

@@ -23,8 +23,9 @@ struct shard_peer;
 struct shard_peer_msg;
 
 /*
- * status is a SHARD_S_* of the peer's reply, with the peer's map epoch,
- * or -ECANCELED after shard_peer_cancel. The peer layer no longer
+ * status is a SHARD_S_* of the peer's reply, with the peer's map epoch
+ * (never STALE or BADCRC: those are sent again), or -ECANCELED after
+ * shard_peer_cancel. The peer layer no longer
  * refers to the message (nor its payload) when this runs.
  */
 typedef void (*shard_peer_done_fn)(struct shard_peer_msg *m, int status,
@@ -32,7 +33,8 @@ typedef void (*shard_peer_done_fn)(struct shard_peer_msg *m, int status,
 
 /* One request to a peer; owned by the sender, which fills h (all but
  * the tag; data_crc too), payload (h.len bytes, for the opcodes that
- * carry one) and done. */
+ * carry one) and done. The peer layer stamps h.epoch with the daemon's
+ * epoch whenever it sends m. */
 struct shard_peer_msg {
 	struct shard_req_h h;
 	const unsigned char *payload;
@@ -58,6 +60,8 @@ int shard_peer_send(struct shardd *d, uint32_t peer_id,
  * I/O refers to m (before this returns if m was not sent; after its
  * reply or the connection's failure if it was). */
 void shard_peer_cancel(struct shard_peer_msg *m);
+/* A new map is installed: connections held for it may start. */
+void shard_peer_map_changed(struct shardd *d);
 /* After the ring is gone: cancels everything and frees the peers. */
 void shard_peer_free_all(struct shardd *d);
 

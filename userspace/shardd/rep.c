@@ -8,11 +8,14 @@
  * released it and no target is busy. evaluate() is the one place that decides: it
  * re-reads the members from the map, sends to targets that need it, and
  * finishes the op. It runs when the op starts (on the next turn of the
- * loop), on every reply, on every new map and on the retry timer.
+ * loop), on every reply and on every new map.
  *
- * A member that answers STALE is behind us (it gets our epoch and
- * fetches the map; we ask again shortly) or ahead of us (we fetch the
- * map and ask again once we have its epoch).
+ * Order: ops start, and go to each member, in the order the client's
+ * requests arrived (which is the order our own store applies them), and
+ * the peer layer keeps that order on the wire and when it sends again
+ * (a member that refuses a request refuses everything after it on that
+ * connection, and all of it goes again). So every member applies the
+ * changes to an object in the same order as the primary.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,8 +31,6 @@
 #include "session.h"
 #include "store.h"
 
-#define RETRY_MS	100U
-
 struct rep_target {
 	struct shard_peer_msg m;
 	struct shard_rep *op;
@@ -37,14 +38,12 @@ struct rep_target {
 	bool busy;		/* m is with the peer layer */
 	bool acked;
 	bool needed;		/* still a member */
-	bool retry;		/* ask again when the retry timer fires */
-	uint64_t wait_epoch;	/* ask again once our map is this new */
 };
 
 struct shard_rep {
 	struct shardd *d;
-	struct shard_rep *prev, *next;	/* d->reps */
-	struct shard_rep *kick_next;	/* d->rep_kick */
+	struct shard_rep *prev, *next;	/* d->reps, oldest first */
+	struct shard_rep *kick_next;	/* d->rep_kick, oldest first */
 	unsigned int refs;
 	bool flush;
 	bool finished;
@@ -104,6 +103,8 @@ static void op_unlink(struct shard_rep *op)
 		d->reps = op->next;
 	if (op->next)
 		op->next->prev = op->prev;
+	else
+		d->reps_tail = op->prev;
 	op->prev = op->next = NULL;
 }
 
@@ -144,26 +145,13 @@ static void mark_dirty(struct shardd *d, uint32_t id)
 	d->dirty[d->ndirty++] = id;
 }
 
-static void arm_retry(struct shardd *d)
-{
-	struct io_uring_sqe *sqe;
-
-	if (d->rep_retry_armed)
-		return;
-	d->rep_retry_ts.tv_sec = 0;
-	d->rep_retry_ts.tv_nsec = RETRY_MS * 1000000LL;
-	sqe = shard_get_sqe(d);
-	io_uring_prep_timeout(sqe, &d->rep_retry_ts, 0, 0);
-	shard_sqe_set_ev(sqe, &d->rep_retry_ev);
-	d->rep_retry_armed = true;
-}
-
 static void target_done(struct shard_peer_msg *m, int status, uint64_t epoch)
 {
 	struct rep_target *t = container_of(m, struct rep_target, m);
 	struct shard_rep *op = t->op;
 	struct shardd *d = op->d;
 
+	(void)epoch;
 	t->busy = false;
 	if (status == -ECANCELED || op->finished || !t->needed) {
 		op_put(op);
@@ -172,20 +160,13 @@ static void target_done(struct shard_peer_msg *m, int status, uint64_t epoch)
 	switch (status) {
 	case SHARD_S_OK:
 		t->acked = true;
-		break;
-	case SHARD_S_STALE:
-		if (epoch > d->epoch) {
-			t->wait_epoch = epoch;
-			shard_session_map_hint(d, epoch);
-		} else {
-			t->retry = true;
-			arm_retry(d);
-		}
-		break;
-	case SHARD_S_BADCRC:
-		/* Damaged on the way: send it again. */
-		t->retry = true;
-		arm_retry(d);
+		/*
+		 * Marked on the answer, not on sending: a change answered
+		 * after a FLUSH took its snapshot of the dirty members is
+		 * then covered by the next FLUSH.
+		 */
+		if (!op->flush)
+			mark_dirty(d, t->id);
 		break;
 	default:
 		pr_err_ratelimited("daemon %u answered %s to %s of pool %u volume %"
@@ -230,8 +211,6 @@ static void send_target(struct shard_rep *op, struct rep_target *t)
 	}
 	t->busy = true;
 	op->refs++;
-	if (!op->flush)
-		mark_dirty(d, t->id);
 }
 
 /* Whether id serves in a PG this daemon is the primary of. */
@@ -326,7 +305,7 @@ static void evaluate(struct shard_rep *op)
 		if (!t->needed || t->acked)
 			continue;
 		all = false;
-		if (!t->busy && !t->retry && t->wait_epoch <= d->epoch)
+		if (!t->busy)
 			send_target(op, t);
 	}
 	if (op->status)
@@ -345,27 +324,12 @@ static void on_kick(struct shard_ev *ev, int res)
 	d->rep_kick_armed = false;
 	while ((op = d->rep_kick)) {
 		d->rep_kick = op->kick_next;
+		if (!d->rep_kick)
+			d->rep_kick_tail = NULL;
+		op->kick_next = NULL;
 		op->kicked = false;
 		evaluate(op);
 		op_put(op);
-	}
-}
-
-static void on_retry(struct shard_ev *ev, int res)
-{
-	struct shardd *d = container_of(ev, struct shardd, rep_retry_ev);
-	struct shard_rep *op, *next;
-	unsigned int i;
-
-	(void)res;
-	d->rep_retry_armed = false;
-	for (op = d->reps; op; op = op->next)
-		for (i = 0; i < op->nt; i++)
-			op->t[i].retry = false;
-	/* evaluate() finishes no op but its own: next stays linked. */
-	for (op = d->reps; op; op = next) {
-		next = op->next;
-		evaluate(op);
 	}
 }
 
@@ -385,14 +349,18 @@ static struct shard_rep *op_new(struct shardd *d, unsigned int nt,
 	op->done = done;
 	op->arg = arg;
 	d->rep_kick_ev.fn = on_kick;
-	d->rep_retry_ev.fn = on_retry;
-	op->next = d->reps;
-	if (d->reps)
-		d->reps->prev = op;
-	d->reps = op;
+	op->prev = d->reps_tail;
+	if (d->reps_tail)
+		d->reps_tail->next = op;
+	else
+		d->reps = op;
+	d->reps_tail = op;
 	op->kicked = true;
-	op->kick_next = d->rep_kick;
-	d->rep_kick = op;
+	if (d->rep_kick_tail)
+		d->rep_kick_tail->kick_next = op;
+	else
+		d->rep_kick = op;
+	d->rep_kick_tail = op;
 	if (!d->rep_kick_armed) {
 		struct io_uring_sqe *sqe = shard_get_sqe(d);
 
@@ -498,6 +466,7 @@ void shard_rep_map_changed(struct shardd *d)
 		next = op->next;
 		evaluate(op);
 	}
+	shard_peer_map_changed(d);
 }
 
 void shard_rep_stop(struct shardd *d)

@@ -1369,10 +1369,18 @@ TEST_F(session, replication)
 	EXPECT_EQ(SHARD_OP_REP_WRITE, h.opcode);
 	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
 	EXPECT_FALSE(readable(fd, 100));
-	/* STALE from a member behind us: asked again shortly. */
+	/* STALE from a member behind us: the primary drops the
+	 * connection (the member refuses all that follows on it) and
+	 * sends it all again shortly on a new one. */
 	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_STALE, 4));
+	EXPECT_TRUE(readable(pfd, 2000));
+	EXPECT_EQ(0, recv(pfd, self->b, 1, 0));
+	close(pfd);
+	pfd = peer_accept(lfd);
+	ASSERT_LE(0, pfd);
 	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
 	EXPECT_EQ(SHARD_OP_REP_WRITE, h.opcode);
+	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
 	EXPECT_FALSE(readable(fd, 50));
 	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 5));
 	ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 0));
@@ -1412,19 +1420,35 @@ TEST_F(session, replication)
 	fill(self->a, 8192, 3);
 	ASSERT_EQ(SHARD_S_OK, call_to(pfd, &cur, SHARD_OP_REP_WRITE, other,
 				      0, 8192, 0, self->a, NULL, &rh));
+	EXPECT_EQ(SHARD_S_OK, call_to(pfd, &cur, SHARD_OP_REP_FLUSH, 0, 0, 0,
+				      0, NULL, NULL, &rh));
 	fill(self->b, 8192, 4);
-	/* Not the primary of an even PG; an epoch before the members. */
+	/* Not the primary of an even PG; an epoch before the members; a
+	 * pool the map does not have: each refused, on a connection of
+	 * its own, for after a refusal everything is refused. */
 	EXPECT_EQ(SHARD_S_STALE, call_to(pfd, &cur, SHARD_OP_REP_WRITE, mine,
 					 0, 8192, 0, self->b, NULL, &rh));
+	EXPECT_EQ(SHARD_S_STALE, call_to(pfd, &cur, SHARD_OP_REP_WRITE, other,
+					 0, 8192, 0, self->b, NULL, &rh));
+	close(pfd);
+	pfd = try_connect(self->d.port);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(SHARD_S_OK, peer_hello_as(pfd, 8, 7));
 	EXPECT_EQ(SHARD_S_STALE, call_to(pfd, &(struct target){ .pool = 1,
 				.volume = 9, .epoch = 4 }, SHARD_OP_REP_WRITE,
 					 other, 0, 8192, 0, self->b, NULL,
 					 &rh));
+	close(pfd);
+	pfd = try_connect(self->d.port);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(SHARD_S_OK, peer_hello_as(pfd, 8, 7));
 	EXPECT_EQ(SHARD_S_STALE, call_to(pfd, &(struct target){ .pool = 2,
 				.volume = 9, .epoch = 5 }, SHARD_OP_REP_ZERO,
 					 other, 0, 8192, 0, NULL, NULL, &rh));
-	EXPECT_EQ(SHARD_S_OK, call_to(pfd, &cur, SHARD_OP_REP_FLUSH, 0, 0, 0,
-				      0, NULL, NULL, &rh));
+	close(pfd);
+	pfd = try_connect(self->d.port);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(SHARD_S_OK, peer_hello_as(pfd, 8, 7));
 	/* A client request on a peer connection closes it. */
 	EXPECT_EQ(-1, call_to(pfd, &cur, SHARD_OP_READ, other, 0, 4096, 0,
 			      NULL, self->b, &rh));
