@@ -71,6 +71,7 @@ struct shard_conn {
 	struct shardd *d;
 	struct shard_conn *prev, *next;
 	int fd;
+	struct sockaddr_storage ss;	/* the other end */
 	char peer[INET6_ADDRSTRLEN + 8];
 	bool dead;
 	bool hello_done;
@@ -566,10 +567,32 @@ static void exec_peer_hello(struct req *r)
 		reply(r, SHARD_S_INVAL);
 		return;
 	}
+	/* A blocklisted host's daemons may still serve as members. */
+	if (shard_map_blocked(c->d->map, &c->ss) &&
+	    !shard_map_daemon_at(c->d->map, le32toh(ph.daemon_id), &c->ss)) {
+		pr_warn_ratelimited("%s: PEER_HELLO as daemon %u from a "
+				    "blocklisted address that is not that "
+				    "daemon's: closing", c->peer,
+				    le32toh(ph.daemon_id));
+		conn_kill(c);
+		reply(r, SHARD_S_INVAL);
+		return;
+	}
 	c->peer_id = le32toh(ph.daemon_id);
 	snprintf(c->peer + strlen(c->peer), sizeof(c->peer) - strlen(c->peer),
 		 "/d%u", c->peer_id);
 	exec_hello(r);
+}
+
+/* A blocklisted client is closed: nothing from it is applied. */
+static bool client_blocked(struct shard_conn *c)
+{
+	if (!shard_map_blocked(c->d->map, &c->ss))
+		return false;
+	pr_warn_ratelimited("%s: client is blocklisted (map epoch %" PRIu64
+			    "): closing", c->peer, c->d->epoch);
+	conn_kill(c);
+	return true;
 }
 
 /*
@@ -620,6 +643,10 @@ static void exec(struct req *r)
 	}
 	switch (r->h.opcode) {
 	case SHARD_OP_HELLO:
+		if (client_blocked(r->c)) {
+			reply(r, SHARD_S_INVAL);
+			break;
+		}
 		exec_hello(r);
 		break;
 	case SHARD_OP_PEER_HELLO:
@@ -885,28 +912,28 @@ static void conn_arm_send(struct shard_conn *c)
 	c->send_armed = true;
 }
 
-static void format_peer(int fd, char *buf, size_t len)
+static void format_peer(struct shard_conn *c)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	socklen_t sl = sizeof(c->ss);
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned int port = 0;
 
-	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	if (!getpeername(c->fd, (struct sockaddr *)&c->ss, &sl)) {
+		if (c->ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&c->ss;
 
 			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
 			port = ntohs(sin->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		} else if (c->ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 =
+				(struct sockaddr_in6 *)&c->ss;
 
 			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
 				  sizeof(host));
 			port = ntohs(sin6->sin6_port);
 		}
 	}
-	snprintf(buf, len, "%s:%u", host, port);
+	snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
 }
 
 int shard_conn_new(struct shardd *d, int fd)
@@ -932,7 +959,7 @@ int shard_conn_new(struct shardd *d, int fd)
 	c->fd = fd;
 	c->recv_ev.fn = on_recv;
 	c->send_ev.fn = on_send;
-	format_peer(fd, c->peer, sizeof(c->peer));
+	format_peer(c);
 	c->next = d->conns;
 	if (d->conns)
 		d->conns->prev = c;
@@ -941,6 +968,15 @@ int shard_conn_new(struct shardd *d, int fd)
 	pr_debug("%s: connection accepted", c->peer);
 	conn_arm_recv(c);
 	return 0;
+}
+
+void shard_conn_map_changed(struct shardd *d)
+{
+	struct shard_conn *c;
+
+	for (c = d->conns; c; c = c->next)
+		if (!c->dead && c->hello_done && !c->peer_id)
+			client_blocked(c);
 }
 
 void shard_conn_free_all(struct shardd *d)

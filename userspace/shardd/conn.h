@@ -16,6 +16,8 @@ struct shardd;
 
 /* Takes ownership of fd, an accepted TCP socket. */
 int shard_conn_new(struct shardd *d, int fd);
+/* A new map: connections of clients it blocklists are closed. */
+void shard_conn_map_changed(struct shardd *d);
 /* At shutdown, after the ring is gone: frees without further I/O. */
 void shard_conn_free_all(struct shardd *d);
 

@@ -6,6 +6,7 @@
  * further checks.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -186,6 +187,92 @@ static int parse_table(struct shard_map *map, struct shard_map_pool *p,
 	return 0;
 }
 
+/* A numeric address as an in6_addr, IPv4 as v4-mapped; -EINVAL. */
+static int addr_parse(const char *s, struct in6_addr *out)
+{
+	struct in_addr v4;
+
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 0;
+	if (inet_pton(AF_INET, s, &v4) != 1)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], &v4, 4);
+	return 0;
+}
+
+static int cmp_in6(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct in6_addr));
+}
+
+/* "blocklist" is optional (maps from before it have none). */
+static int parse_blocklist(struct shard_map *map, const json_t *arr,
+			   char *err, size_t errlen)
+{
+	size_t i, n;
+
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) ||
+	    json_array_size(arr) > SHARD_MAP_BLOCKLIST_MAX)
+		return bad(err, errlen, "blocklist: not an array of at most "
+			   "%u addresses", SHARD_MAP_BLOCKLIST_MAX);
+	n = json_array_size(arr);
+	map->blocked = calloc(n ? n : 1, sizeof(*map->blocked));
+	if (!map->blocked)
+		return oom(err, errlen, "blocklist");
+	for (i = 0; i < n; i++) {
+		const json_t *a = json_array_get(arr, i);
+
+		if (!json_is_string(a) ||
+		    addr_parse(json_string_value(a), &map->blocked[i]))
+			return bad(err, errlen, "blocklist[%zu]: not a numeric "
+				   "address", i);
+	}
+	map->nr_blocked = n;
+	qsort(map->blocked, n, sizeof(*map->blocked), cmp_in6);
+	return 0;
+}
+
+/* A socket address's host as an in6_addr; false for other families. */
+static bool ss_to_in6(const struct sockaddr_storage *ss, struct in6_addr *a)
+{
+	if (ss->ss_family == AF_INET6) {
+		*a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		return true;
+	}
+	if (ss->ss_family != AF_INET)
+		return false;
+	memset(a, 0, sizeof(*a));
+	a->s6_addr[10] = a->s6_addr[11] = 0xff;
+	memcpy(&a->s6_addr[12], &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	return true;
+}
+
+bool shard_map_blocked(const struct shard_map *map,
+		       const struct sockaddr_storage *ss)
+{
+	struct in6_addr a;
+
+	if (!map || !map->nr_blocked || !ss_to_in6(ss, &a))
+		return false;
+	return bsearch(&a, map->blocked, map->nr_blocked,
+		       sizeof(*map->blocked), cmp_in6) != NULL;
+}
+
+bool shard_map_daemon_at(const struct shard_map *map, uint32_t id,
+			 const struct sockaddr_storage *ss)
+{
+	const struct shard_map_daemon *md = map ? shard_map_daemon(map, id) :
+					    NULL;
+	struct in6_addr a, b;
+
+	return md && !addr_parse(md->addr, &a) && ss_to_in6(ss, &b) &&
+	       !memcmp(&a, &b, sizeof(a));
+}
+
 static int parse_pools(struct shard_map *map, const json_t *arr, char *err,
 		       size_t errlen)
 {
@@ -263,6 +350,9 @@ int shard_map_parse(const json_t *obj, struct shard_map **out, char *err,
 	if (!ret)
 		ret = parse_pools(map, json_object_get(obj, "pools"), err,
 				  errlen);
+	if (!ret)
+		ret = parse_blocklist(map, json_object_get(obj, "blocklist"),
+				      err, errlen);
 	if (ret) {
 		shard_map_free(map);
 		return ret;
@@ -304,6 +394,7 @@ void shard_map_free(struct shard_map *map)
 	}
 	free(map->pools);
 	free(map->daemons);
+	free(map->blocked);
 	free(map);
 }
 

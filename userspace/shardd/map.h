@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 /* An empty member slot in a PG table; also "no primary". */
 #define SHARD_MAP_NONE		0xffffffffU
@@ -19,6 +21,7 @@
 #define SHARD_MAP_WIDTH_MAX	16U
 
 #define SHARD_MAP_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
+#define SHARD_MAP_BLOCKLIST_MAX	4096
 
 struct shard_map_daemon {
 	uint32_t id;
@@ -44,6 +47,9 @@ struct shard_map {
 	size_t nr_daemons;
 	struct shard_map_pool *pools;	/* ids ascending */
 	size_t nr_pools;
+	/* Client addresses no request is taken from (IPv4 as v4-mapped). */
+	struct in6_addr *blocked;
+	size_t nr_blocked;
 };
 
 /*
@@ -61,6 +67,14 @@ const struct shard_map_pool *shard_map_pool(const struct shard_map *map,
  * (kmod/map.c); SHARD_MAP_NONE for an unknown pool or an empty PG. */
 uint32_t shard_map_primary(const struct shard_map *map, uint32_t pool_id,
 			   uint64_t volume, uint64_t object);
+/* Whether the map blocklists the client at this address. */
+bool shard_map_blocked(const struct shard_map *map,
+		       const struct sockaddr_storage *ss);
+
+/* Whether the map gives daemon id the host address of ss. */
+bool shard_map_daemon_at(const struct shard_map *map, uint32_t id,
+			 const struct sockaddr_storage *ss);
+
 /* The daemon with this id, or NULL. */
 const struct shard_map_daemon *shard_map_daemon(const struct shard_map *map,
 						uint32_t id);

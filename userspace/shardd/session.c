@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "log.h"
 #include "loop.h"
 #include "map.h"
@@ -332,6 +333,7 @@ static void install_map(struct shard_session *s, struct shard_map *map)
 	d->map = map;
 	d->epoch = map->epoch;
 	shard_rep_map_changed(d);
+	shard_conn_map_changed(d);
 	pr_info("map epoch %" PRIu64 ": %zu daemons, %zu pools; daemon %u is "
 		"primary of %zu PGs", map->epoch, map->nr_daemons,
 		map->nr_pools, me, shard_map_primary_count(map, me));

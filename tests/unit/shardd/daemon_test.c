@@ -900,6 +900,8 @@ static int mapd_register(struct fake_mapd *m, int timeout_ms)
 
 /* Where the maps below put daemon 8: a test's own listener, if set. */
 static unsigned int peer8_port;
+/* An address the maps below blocklist, if set. */
+static const char *map_block;
 
 /*
  * A map-get reply: daemons 7 and 8, pool 1 of 16 PGs, width 1 or 2. PG
@@ -935,6 +937,9 @@ static char *map_reply(uint64_t epoch, int width, const uint32_t primary[2],
 			"pools",
 			"id", 1, "pg_count", 16, "width", width, "table", b64);
 	free(b64);
+	if (map_block)
+		json_object_set_new(json_object_get(msg, "map"), "blocklist",
+				    json_pack("[s]", map_block));
 	line = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (asprintf(&out, "%s\n", line) < 0)
@@ -1475,6 +1480,58 @@ TEST_F(session, replication)
 	peer8_port = 0;
 	close(fd);
 	self->fd = -1;
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
+}
+
+/*
+ * A map that blocklists the client's address closes its connection;
+ * its HELLO is refused from then on, and so is a PEER_HELLO from there
+ * unless the map puts that daemon at that address.
+ */
+TEST_F(session, blocklisted_client)
+{
+	static const char *const extra[] = { "--heartbeat-ms", "60000", NULL };
+	static const uint32_t all_mine[2] = { 7, 7 };
+	const struct target cur = { .pool = 1, .volume = 9, .epoch = 5 };
+	const struct target newer = { .pool = 1, .volume = 9, .epoch = 6 };
+	struct fake_mapd *m = &self->m;
+	struct shard_reply_h rh;
+	int fd;
+
+	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
+	ASSERT_EQ(0, mapd_register(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":5}\n"));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, 1, all_mine, NULL));
+	ASSERT_TRUE(reaches_epoch(self->d.port, 5));
+
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, NULL));
+	fill(self->a, 4096, 1);
+	ASSERT_EQ(SHARD_S_OK, call_to(fd, &cur, SHARD_OP_WRITE, 1, 0, 4096, 0,
+				      self->a, NULL, &rh));
+	/* A newer epoch makes the daemon fetch the map that blocks us. */
+	ASSERT_EQ(SHARD_S_OK, call_to(fd, &newer, SHARD_OP_PING, 0, 0, 0, 0,
+				      NULL, NULL, &rh));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	map_block = "127.0.0.1";
+	ASSERT_EQ(0, mapd_send_map(m, 6, 1, all_mine, NULL));
+	EXPECT_TRUE(readable(fd, 5000));
+	EXPECT_TRUE(conn_closed(fd));
+	close(fd);
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	EXPECT_NE(SHARD_S_OK, hello(fd, NULL));
+	close(fd);
+	/* Daemon 8 is at 127.0.0.2 in the map: not from here. */
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	EXPECT_NE(SHARD_S_OK, peer_hello_as(fd, 8, 7));
+	close(fd);
+	self->fd = -1;
+	map_block = NULL;
 	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
 }
 

@@ -5,6 +5,7 @@
  * refused with a message naming it.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
 #include <jansson.h>
@@ -177,6 +178,39 @@ static json_t *table_of(const uint32_t *ids, size_t n)
 	return s;
 }
 
+/* Clients of the blocklist, v4 or v6, are blocked; others are not. */
+TEST(blocklist)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct shard_map *map;
+	char err[256];
+
+	ASSERT_EQ(0, parse(mutate("", "blocklist",
+				  json_pack("[s,s]", "2001:db8::7", "10.1.2.3")),
+			   &map, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(2, map->nr_blocked);
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, "10.1.2.3", &sin->sin_addr);
+	EXPECT_TRUE(shard_map_blocked(map, &ss));
+	inet_pton(AF_INET, "10.1.2.4", &sin->sin_addr);
+	EXPECT_FALSE(shard_map_blocked(map, &ss));
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6->sin6_addr);
+	EXPECT_TRUE(shard_map_blocked(map, &ss));
+	inet_pton(AF_INET6, "2001:db8::7", &sin6->sin6_addr);
+	EXPECT_TRUE(shard_map_blocked(map, &ss));
+	inet_pton(AF_INET6, "2001:db8::8", &sin6->sin6_addr);
+	EXPECT_FALSE(shard_map_blocked(map, &ss));
+	shard_map_free(map);
+	/* None: nobody is blocked. */
+	ASSERT_EQ(0, parse(good_map(), &map, err, sizeof(err)));
+	EXPECT_FALSE(shard_map_blocked(map, &ss));
+	shard_map_free(map);
+}
+
 TEST(invalid_maps_are_refused)
 {
 	static const uint32_t unknown[16] = { 1, 3, 1, 3, 77, 3 };
@@ -207,6 +241,13 @@ TEST(invalid_maps_are_refused)
 		{ mutate("d0", "port", json_integer(70000)),
 		  "daemons[0].port" },
 		{ mutate("d0", "up", json_string("yes")), "daemons[0].up" },
+		{ mutate("", "blocklist", json_string("10.0.0.1")),
+		  "blocklist: not an array" },
+		{ mutate("", "blocklist", json_pack("[s]", "10.0.0.256")),
+		  "blocklist[0]: not a numeric address" },
+		{ mutate("", "blocklist", json_pack("[s,i]", "10.0.0.1", 1)),
+		  "blocklist[1]: not a numeric address" },
+		{ mutate("p0", "min_size", json_integer(0)), "pools[0].min_size" },
 		{ mutate("p0", "id", json_integer(0)), "pools[0].id" },
 		{ mutate("p0", "id", json_integer(5)),
 		  "pools: id 5 listed twice" },
