@@ -42,6 +42,15 @@ static const struct subcommand cluster_commands[] = {
 	{ 0 }
 };
 
+static const struct subcommand client_commands[] = {
+	CMD("blocklist", client_blocklist_main, "ADDR",
+	    "make the daemons refuse a client address (fencing)"),
+	CMD("unblocklist", client_unblocklist_main, "ADDR",
+	    "take a client address off the blocklist"),
+	CMD("ls", client_ls_main, "", "list the blocklisted client addresses"),
+	{ 0 }
+};
+
 static const struct subcommand pg_commands[] = {
 	CMD("ls", pg_ls_main, "[POOL]",
 	    "list placement groups: up and acting sets, state"),
@@ -63,6 +72,7 @@ const struct subcommand subcommands[] = {
 	GROUP("daemon", daemon_commands),
 	GROUP("pg", pg_commands),
 	GROUP("cluster", cluster_commands),
+	GROUP("client", client_commands),
 	CMD("map-show", map_show_main, "",
 	    "show the placement map: each PG's acting set and placement"),
 	CMD("status", status_main, "",
@@ -77,15 +87,19 @@ const size_t nr_subcommands = sizeof(subcommands) / sizeof(subcommands[0]);
 static void usage_line(FILE *f, const char *group, const struct subcommand *c)
 {
 	char name[32];
+	int width = USAGE_WIDTH, len;
 
-	snprintf(name, sizeof(name), "%s%s%s", group ?: "", group ? " " : "",
-		 c->name);
+	len = snprintf(name, sizeof(name), "%s%s%s", group ?: "",
+		       group ? " " : "", c->name);
+	/* A long name takes from the usage column: summaries line up. */
+	if (len > NAME_WIDTH)
+		width -= len - NAME_WIDTH;
 	/* A long usage gets a line of its own. */
-	if (strlen(c->usage) > USAGE_WIDTH)
+	if ((int)strlen(c->usage) > width)
 		fprintf(f, "  %-*s %s\n  %-*s %-*s %s\n", NAME_WIDTH, name,
 			c->usage, NAME_WIDTH, "", USAGE_WIDTH, "", c->summary);
 	else
-		fprintf(f, "  %-*s %-*s %s\n", NAME_WIDTH, name, USAGE_WIDTH,
+		fprintf(f, "  %-*s %-*s %s\n", NAME_WIDTH, name, width,
 			c->usage, c->summary);
 }
 

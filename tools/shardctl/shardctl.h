@@ -57,6 +57,9 @@ int pg_ls_main(int argc, char **argv);
 int map_show_main(int argc, char **argv);
 int cluster_create_main(int argc, char **argv);
 int cluster_join_main(int argc, char **argv);
+int client_blocklist_main(int argc, char **argv);
+int client_unblocklist_main(int argc, char **argv);
+int client_ls_main(int argc, char **argv);
 
 /* Request builders: 0, or -EINVAL with a one-line reason in err. */
 int create_request(int argc, char **argv, json_t **req, char *err);
@@ -77,6 +80,10 @@ int pg_ls_request(int argc, char **argv, json_t **req, char *err);
 int map_show_request(int argc, char **argv, json_t **req, char *err);
 int cluster_create_request(int argc, char **argv, json_t **req, char *err);
 int cluster_join_request(int argc, char **argv, json_t **req, char *err);
+int client_blocklist_request(int argc, char **argv, json_t **req, char *err);
+int client_unblocklist_request(int argc, char **argv, json_t **req,
+			       char *err);
+int client_ls_request(int argc, char **argv, json_t **req, char *err);
 
 /* Prints "shardctl: <reason>" on stderr; returns 1 (the exit code). */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -145,5 +152,7 @@ void print_pool_table(json_t *pools);
 void print_capped_warnings(json_t *pools);
 /* The text of "status" for its reply (status_main's printer). */
 void status_print(json_t *reply);
+/* The text of "client ls": one address a line, or that there is none. */
+void client_ls_print(json_t *reply);
 
 #endif /* _SHARDCTL_H */

@@ -6,8 +6,11 @@
  *           by compare-and-swap;
  *   map:    what the leader computed from config and liveness (the epoch,
  *           which daemons are up, each pool's placement); only the leader
- *           writes it.
- * A mapd's state is config with map laid over it.
+ *           writes it. It also repeats config's client blocklist: the
+ *           leader writes a new epoch only when the map changes, and the
+ *           daemons must fetch a changed blocklist.
+ * A mapd's state is config with map laid over it (the blocklist comes from
+ * config, never from map).
  */
 #include <linux/shard.h>
 #include <endian.h>
@@ -93,8 +96,15 @@ json_t *cluster_map_json(const struct mapd_state *st)
 		if (!o || json_array_append_new(pools, o))
 			goto fail;
 	}
-	return json_pack("{s:I, s:o, s:o}", "epoch", (json_int_t)st->epoch,
-			 "daemons", daemons, "pools", pools);
+	o = json_pack("{s:I, s:o, s:o}", "epoch", (json_int_t)st->epoch,
+		      "daemons", daemons, "pools", pools);
+	/* Absent when empty, as in maps written before blocklists were. */
+	if (o && st->nblocklist &&
+	    json_object_set_new(o, "blocklist", state_blocklist_json(st))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 fail:
 	json_decref(daemons);
 	json_decref(pools);

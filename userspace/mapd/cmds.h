@@ -40,6 +40,11 @@ int cmd_pg_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_daemon_report(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_cluster_create(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_cluster_join(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_client_blocklist(struct mapd *m, json_t *req, json_t *reply,
+			 char *err);
+int cmd_client_unblocklist(struct mapd *m, json_t *req, json_t *reply,
+			   char *err);
+int cmd_client_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
 
 enum map_json_form {
 	MAP_JSON_B64,		/* tables as base64 of LE u32 (daemons) */

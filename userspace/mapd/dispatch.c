@@ -38,6 +38,9 @@ static const struct {
 	{ "pg-ls",		cmd_pg_ls },
 	{ "cluster-create",	cmd_cluster_create },
 	{ "cluster-join",	cmd_cluster_join },
+	{ "client-blocklist",	cmd_client_blocklist },
+	{ "client-unblocklist",	cmd_client_unblocklist },
+	{ "client-ls",		cmd_client_ls },
 };
 
 static json_t *error_reply(const char *msg)

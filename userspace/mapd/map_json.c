@@ -75,9 +75,10 @@ static json_t *pool_json(const struct mapd_state *st,
 json_t *map_json(const struct mapd_state *st, enum map_json_form form)
 {
 	json_t *daemons = json_array(), *pools = json_array(), *o;
+	json_t *blocklist = state_blocklist_json(st);
 	size_t i;
 
-	if (!daemons || !pools)
+	if (!daemons || !pools || !blocklist)
 		goto fail;
 	for (i = 0; i < st->ndaemons; i++) {
 		const struct mapd_daemon *d = &st->daemons[i];
@@ -94,11 +95,14 @@ json_t *map_json(const struct mapd_state *st, enum map_json_form form)
 		if (!o || json_array_append_new(pools, o))
 			goto fail;
 	}
-	return json_pack("{s:I, s:o, s:o}", "epoch", (json_int_t)st->epoch,
-			 "daemons", daemons, "pools", pools);
+	/* The daemons refuse the blocklist's clients (fencing). */
+	return json_pack("{s:I, s:o, s:o, s:o}",
+			 "epoch", (json_int_t)st->epoch, "daemons", daemons,
+			 "pools", pools, "blocklist", blocklist);
 fail:
 	json_decref(daemons);
 	json_decref(pools);
+	json_decref(blocklist);
 	return NULL;
 }
 

@@ -4,6 +4,7 @@
  * mutations that need more than assigning a field.
  */
 #include <linux/shard.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ void state_free(struct mapd_state *st)
 	}
 	free(st->pools);
 	free(st->daemons);
+	free(st->blocklist);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -167,6 +169,88 @@ void state_del_daemon(struct mapd_state *st, struct mapd_daemon *d)
 	memmove(&st->daemons[i], &st->daemons[i + 1],
 		(st->ndaemons - i - 1) * sizeof(*d));
 	st->ndaemons--;
+}
+
+int addr_normalize(const char *addr, char out[MAPD_ADDR_MAX])
+{
+	static const unsigned char v4mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+	unsigned char a[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, addr, a) == 1)
+		return inet_ntop(AF_INET, a, out, MAPD_ADDR_MAX) ? 0 : -EINVAL;
+	if (inet_pton(AF_INET6, addr, a) != 1)
+		return -EINVAL;
+	if (!memcmp(a, v4mapped, sizeof(v4mapped)))
+		return inet_ntop(AF_INET, a + sizeof(v4mapped), out,
+				 MAPD_ADDR_MAX) ? 0 : -EINVAL;
+	return inet_ntop(AF_INET6, a, out, MAPD_ADDR_MAX) ? 0 : -EINVAL;
+}
+
+/* Address order for people reading the list: IPv4 first, then by value. */
+static int addr_cmp(const char *x, const char *y)
+{
+	unsigned char a[sizeof(struct in6_addr)] = { 0 };
+	unsigned char b[sizeof(struct in6_addr)] = { 0 };
+	bool a4 = inet_pton(AF_INET, x, a) == 1;
+	bool b4 = inet_pton(AF_INET, y, b) == 1;
+	int c;
+
+	if (a4 != b4)
+		return a4 ? -1 : 1;
+	if (!a4 && (inet_pton(AF_INET6, x, a) != 1 ||
+		    inet_pton(AF_INET6, y, b) != 1))
+		return strcmp(x, y);	/* not normalized: never stored */
+	c = memcmp(a, b, a4 ? sizeof(struct in_addr) : sizeof(a));
+	return c ? c : strcmp(x, y);
+}
+
+bool state_blocklisted(const struct mapd_state *st, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < st->nblocklist; i++)
+		if (!strcmp(st->blocklist[i], addr))
+			return true;
+	return false;
+}
+
+int state_blocklist_add(struct mapd_state *st, const char *addr)
+{
+	char (*a)[MAPD_ADDR_MAX];
+	size_t i;
+
+	if (strlen(addr) >= MAPD_ADDR_MAX)
+		return -EINVAL;
+	if (state_blocklisted(st, addr))
+		return -EEXIST;
+	if (st->nblocklist >= MAPD_BLOCKLIST_MAX)
+		return -ENOSPC;
+	a = realloc(st->blocklist, (st->nblocklist + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	st->blocklist = a;
+	for (i = st->nblocklist; i > 0 && addr_cmp(a[i - 1], addr) > 0; i--)
+		memcpy(a[i], a[i - 1], sizeof(*a));
+	strcpy(a[i], addr);
+	st->nblocklist++;
+	return 0;
+}
+
+int state_blocklist_del(struct mapd_state *st, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < st->nblocklist; i++)
+		if (!strcmp(st->blocklist[i], addr))
+			break;
+	if (i == st->nblocklist)
+		return -ENOENT;
+	memmove(&st->blocklist[i], &st->blocklist[i + 1],
+		(st->nblocklist - i - 1) * sizeof(*st->blocklist));
+	st->nblocklist--;
+	return 0;
 }
 
 static const char *const level_names[] = {

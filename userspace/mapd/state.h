@@ -19,6 +19,7 @@
 #define MAPD_STATE_VERSION	2	/* version 1 files still load */
 #define MAPD_DOMAIN_MAX		64	/* rack and site names */
 #define MAPD_UUID_LEN		32	/* a store uuid in lowercase hex */
+#define MAPD_BLOCKLIST_MAX	1024	/* blocklisted client addresses */
 
 struct mapd_daemon {
 	uint32_t id;
@@ -97,6 +98,13 @@ struct mapd_state {
 	size_t ndaemons;
 	struct mapd_pool *pools;
 	size_t npools;
+	/*
+	 * Client addresses the daemons refuse (fencing): normalized by
+	 * addr_normalize(), in address order, no duplicates, at most
+	 * MAPD_BLOCKLIST_MAX.
+	 */
+	char (*blocklist)[MAPD_ADDR_MAX];
+	size_t nblocklist;
 };
 
 /* A fresh state: epoch 1, pool "default" (id 1), no daemons. */
@@ -104,6 +112,8 @@ int state_init(struct mapd_state *st);
 void state_free(struct mapd_state *st);
 
 json_t *state_to_json(const struct mapd_state *st);
+/* The blocklist as an array of strings; NULL on ENOMEM. */
+json_t *state_blocklist_json(const struct mapd_state *st);
 /* Fills st from j; on -EINVAL, err says what is wrong. */
 int state_from_json(struct mapd_state *st, const json_t *j,
 		    char *err, size_t errlen);
@@ -142,6 +152,23 @@ int state_add_daemon(struct mapd_state *st, const struct mapd_daemon *d,
 
 void state_del_pool(struct mapd_state *st, struct mapd_pool *p);
 void state_del_daemon(struct mapd_state *st, struct mapd_daemon *d);
+
+/*
+ * A numeric IPv4 or IPv6 address as the daemons compare it: through
+ * inet_pton and inet_ntop, an IPv4-mapped IPv6 address ("::ffff:a.b.c.d",
+ * how a dual-stack socket sees an IPv4 client) as plain IPv4. -EINVAL
+ * when addr is not one.
+ */
+int addr_normalize(const char *addr, char out[MAPD_ADDR_MAX]);
+/* Whether a normalized address is blocklisted. */
+bool state_blocklisted(const struct mapd_state *st, const char *addr);
+/*
+ * Adds a normalized address, keeping the list in order: 0, -EEXIST when
+ * it is there already, -ENOSPC when the list is full, -ENOMEM.
+ */
+int state_blocklist_add(struct mapd_state *st, const char *addr);
+/* Removes a normalized address: 0, or -ENOENT when it is not there. */
+int state_blocklist_del(struct mapd_state *st, const char *addr);
 
 const char *domain_level_name(enum mapd_domain_level l);
 int domain_level_parse(const char *s, enum mapd_domain_level *l);

@@ -28,6 +28,19 @@ static json_t *ids_to_json(const uint32_t *ids, size_t n)
 	return t;
 }
 
+json_t *state_blocklist_json(const struct mapd_state *st)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < st->nblocklist; i++)
+		if (json_array_append_new(a, json_string(st->blocklist[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 json_t *state_to_json(const struct mapd_state *st)
 {
 	json_t *root, *daemons, *pools;
@@ -92,6 +105,12 @@ json_t *state_to_json(const struct mapd_state *st)
 			 "next_pool_id", (json_int_t)st->next_pool_id,
 			 "next_volume_id", (json_int_t)st->next_volume_id,
 			 "daemons", daemons, "pools", pools);
+	/* Absent when empty: files without it are the common case. */
+	if (root && st->nblocklist &&
+	    json_object_set_new(root, "blocklist", state_blocklist_json(st))) {
+		json_decref(root);
+		return NULL;
+	}
 	return root;
 }
 
@@ -297,22 +316,54 @@ static int pool_from_json(struct mapd_state *st, size_t i, json_t *j,
 	return 0;
 }
 
+/* Numeric addresses, normalized as they are stored; order is ours. */
+static int blocklist_from_json(struct mapd_state *st, json_t *bl,
+			       char *err, size_t errlen)
+{
+	char addr[MAPD_ADDR_MAX];
+	json_t *e;
+	size_t i;
+	int ret;
+
+	if (!json_is_array(bl))
+		return bad(err, errlen, "blocklist: not an array");
+	if (json_array_size(bl) > MAPD_BLOCKLIST_MAX)
+		return bad(err, errlen, "blocklist: more than %d addresses",
+			   MAPD_BLOCKLIST_MAX);
+	json_array_foreach(bl, i, e) {
+		if (!json_is_string(e) ||
+		    addr_normalize(json_string_value(e), addr))
+			return bad(err, errlen,
+				   "blocklist[%zu]: not a numeric IPv4 or IPv6 address",
+				   i);
+		ret = state_blocklist_add(st, addr);
+		if (ret == -EEXIST)
+			return bad(err, errlen,
+				   "blocklist[%zu]: duplicate address %s",
+				   i, addr);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int state_from_json(struct mapd_state *st, const json_t *j,
 		    char *err, size_t errlen)
 {
 	json_int_t version, epoch, ndid, npid, nvid;
-	json_t *daemons, *pools, *e;
+	json_t *daemons, *pools, *e, *blocklist = NULL;
 	json_error_t je;
 	size_t i;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
 	if (json_unpack_ex((json_t *)j, &je, 0,
-			   "{s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+			   "{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s?o}",
 			   "version", &version, "epoch", &epoch,
 			   "next_daemon_id", &ndid, "next_pool_id", &npid,
 			   "next_volume_id", &nvid,
-			   "daemons", &daemons, "pools", &pools))
+			   "daemons", &daemons, "pools", &pools,
+			   "blocklist", &blocklist))
 		return bad(err, errlen, "%s", je.text);
 	if (version != 1 && version != MAPD_STATE_VERSION)
 		return bad(err, errlen, "unsupported version %lld",
@@ -338,6 +389,11 @@ int state_from_json(struct mapd_state *st, const json_t *j,
 	st->next_daemon_id = ndid;
 	json_array_foreach(pools, i, e) {
 		ret = pool_from_json(st, i, e, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (blocklist) {
+		ret = blocklist_from_json(st, blocklist, err, errlen);
 		if (ret)
 			goto fail;
 	}

@@ -417,6 +417,70 @@ TEST(cluster_create_join)
 	EXPECT_NE(0, build(cluster_create_request, &req, err, "cluster create", "a", "--etcd", NULL));
 }
 
+TEST(client_commands)
+{
+	int (*fn[])(int, char **, json_t **, char *) = {
+		client_blocklist_request, client_unblocklist_request,
+	};
+	const char *names[] = { "client blocklist", "client unblocklist" };
+	const char *cmds[] = { "client-blocklist", "client-unblocklist" };
+	char err[ERRLEN];
+	json_t *req;
+
+	for (int i = 0; i < 2; i++) {
+		char *name = (char *)names[i];
+
+		ASSERT_EQ(0, build(fn[i], &req, err, name, "10.0.0.5", NULL))
+			TH_LOG("%s: %s", name, err);
+		EXPECT_STREQ(cmds[i], s(req, "cmd"));
+		EXPECT_STREQ("10.0.0.5", s(req, "addr"));
+		EXPECT_EQ(2, json_object_size(req));
+		json_decref(req);
+		/* mapd normalizes: the address goes as given. */
+		ASSERT_EQ(0, build(fn[i], &req, err, name, "2001:DB8::1", NULL));
+		EXPECT_STREQ("2001:DB8::1", s(req, "addr"));
+		json_decref(req);
+		ASSERT_EQ(0, build(fn[i], &req, err, name, "::ffff:10.0.0.1", NULL));
+		EXPECT_STREQ("::ffff:10.0.0.1", s(req, "addr"));
+		json_decref(req);
+		ASSERT_EQ(0, build(fn[i], &req, err, name, "::1", NULL));
+		EXPECT_STREQ("::1", s(req, "addr"));
+		json_decref(req);
+		shardctl_json = false;
+		ASSERT_EQ(0, build(fn[i], &req, err, name, "--json", "10.0.0.5", NULL));
+		EXPECT_TRUE(shardctl_json);
+		shardctl_json = false;
+		json_decref(req);
+
+		EXPECT_NE(0, build(fn[i], &req, err, name, NULL));
+		EXPECT_NE(NULL, strstr(err, "missing argument (usage: "));
+		EXPECT_NE(NULL, strstr(err, " ADDR)"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "10.0.0.5", "10.0.0.6", NULL));
+		EXPECT_NE(NULL, strstr(err, "unexpected argument '10.0.0.6'"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "node1", NULL));
+		EXPECT_STREQ("bad address 'node1' (a numeric IPv4 or IPv6 address)", err);
+		EXPECT_NE(0, build(fn[i], &req, err, name, "10.0.0.0/8", NULL));
+		EXPECT_NE(NULL, strstr(err, "bad address '10.0.0.0/8'"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "10.0.0.256", NULL));
+		EXPECT_NE(NULL, strstr(err, "bad address"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "[::1]", NULL));
+		EXPECT_NE(NULL, strstr(err, "bad address"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "", NULL));
+		EXPECT_NE(NULL, strstr(err, "bad address ''"));
+		EXPECT_NE(0, build(fn[i], &req, err, name, "--all", NULL));
+		EXPECT_NE(NULL, strstr(err, "unknown option '--all'"));
+		EXPECT_EQ(NULL, req);
+	}
+
+	ASSERT_EQ(0, build(client_ls_request, &req, err, "client ls", NULL));
+	EXPECT_STREQ("client-ls", s(req, "cmd"));
+	EXPECT_EQ(1, json_object_size(req));
+	json_decref(req);
+	EXPECT_NE(0, build(client_ls_request, &req, err, "client ls", "10.0.0.5", NULL));
+	EXPECT_NE(NULL, strstr(err, "unexpected argument '10.0.0.5'"));
+	EXPECT_EQ(NULL, req);
+}
+
 TEST(reply_text)
 {
 	json_t *ids = json_pack("[i, n, i, i, i, n]", 1, 2, 30, 4);
@@ -525,6 +589,33 @@ TEST(status_text)
 	json_decref(reply);
 	out = printed(status_print, NULL);
 	EXPECT_NE(NULL, strstr(out, "epoch: 0\nkernel: ?\n"));
+	free(out);
+}
+
+TEST(client_ls_text)
+{
+	json_t *reply = json_loads("{\"blocklist\":[\"10.0.0.5\",\"2001:db8::1\"]}",
+				   0, NULL);
+	char *out;
+
+	ASSERT_NE(NULL, reply);
+	out = printed(client_ls_print, reply);
+	EXPECT_STREQ("10.0.0.5\n2001:db8::1\n", out);
+	free(out);
+	json_decref(reply);
+	reply = json_loads("{\"blocklist\":[]}", 0, NULL);
+	out = printed(client_ls_print, reply);
+	EXPECT_STREQ("no blocklisted clients\n", out);
+	free(out);
+	json_decref(reply);
+	/* Odd replies do not crash it. */
+	reply = json_loads("{\"blocklist\":[5]}", 0, NULL);
+	out = printed(client_ls_print, reply);
+	EXPECT_STREQ("?\n", out);
+	free(out);
+	json_decref(reply);
+	out = printed(client_ls_print, NULL);
+	EXPECT_STREQ("no blocklisted clients\n", out);
 	free(out);
 }
 

@@ -572,4 +572,111 @@ TEST_F(e2e, pgs_map_and_status)
 		TH_LOG("%s", out);
 }
 
+/* The map a daemon fetches ("map-get"), or NULL. */
+static json_t *map_get(const char *sock)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "map-get"), *reply = NULL;
+	json_t *map = NULL;
+	int fd = jl_connect(sock);
+
+	if (fd >= 0 && !jl_call(fd, req, &reply))
+		map = json_incref(json_object_get(reply, "map"));
+	if (fd >= 0)
+		close(fd);
+	json_decref(req);
+	json_decref(reply);
+	return map;
+}
+
+TEST_F(e2e, client_blocklist)
+{
+	char out[OUTLEN], err[OUTLEN];
+	long long epoch;
+	json_t *j, *map;
+
+	ASSERT_EQ(0, CTL("client ls")) TH_LOG("%s", err);
+	EXPECT_STREQ("no blocklisted clients\n", out);
+	ASSERT_EQ(0, CTL("client ls --json"));
+	EXPECT_STREQ("{\n  \"blocklist\": []\n}\n", out);
+	map = map_get(self->sock);
+	ASSERT_NE(NULL, map);
+	epoch = json_integer_value(json_object_get(map, "epoch"));
+	EXPECT_EQ(0, json_array_size(json_object_get(map, "blocklist")));
+	json_decref(map);
+
+	ASSERT_EQ(0, CTL("client blocklist ::ffff:10.0.0.5")) TH_LOG("%s", err);
+	EXPECT_STREQ("", err);
+	snprintf(err, sizeof(err), "blocklisted 10.0.0.5 (map epoch %lld)\n", epoch + 1);
+	EXPECT_STREQ(err, out);
+	ASSERT_EQ(0, CTL("--json client blocklist 2001:DB8::1"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	EXPECT_STREQ("2001:db8::1", json_string_value(json_object_get(j, "addr")));
+	EXPECT_EQ(epoch + 2, json_integer_value(json_object_get(j, "epoch")));
+	EXPECT_EQ(NULL, json_object_get(j, "ok"));
+	json_decref(j);
+	/* Again: fine, and the epoch stays. */
+	ASSERT_EQ(0, CTL("client blocklist 10.0.0.5"));
+	snprintf(err, sizeof(err), "blocklisted 10.0.0.5 (map epoch %lld)\n", epoch + 2);
+	EXPECT_STREQ(err, out);
+
+	ASSERT_EQ(0, CTL("client ls"));
+	EXPECT_STREQ("10.0.0.5\n2001:db8::1\n", out);
+	ASSERT_EQ(0, CTL("client ls --json"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	EXPECT_EQ(2, json_array_size(json_object_get(j, "blocklist")));
+	json_decref(j);
+
+	/* What the daemons get. */
+	map = map_get(self->sock);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(epoch + 2, json_integer_value(json_object_get(map, "epoch")));
+	EXPECT_STREQ("10.0.0.5", json_string_value(json_array_get(json_object_get(map, "blocklist"), 0)));
+	EXPECT_STREQ("2001:db8::1", json_string_value(json_array_get(json_object_get(map, "blocklist"), 1)));
+	json_decref(map);
+	ASSERT_EQ(0, CTL("map-show --json"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	EXPECT_EQ(2, json_array_size(json_object_get(json_object_get(j, "map"), "blocklist")));
+	json_decref(j);
+
+	/* Errors: bad arguments here, refusals from shard-mapd. */
+	EXPECT_EQ(1, CTL("client blocklist node1"));
+	EXPECT_STREQ("shardctl: client blocklist: bad address 'node1' (a numeric IPv4 or IPv6 address)\n", err);
+	EXPECT_STREQ("", out);
+	EXPECT_EQ(1, CTL("client blocklist"));
+	EXPECT_STREQ("shardctl: client blocklist: missing argument (usage: client blocklist ADDR)\n", err);
+	EXPECT_EQ(1, CTL("client unblocklist 10.0.0.6"));
+	EXPECT_STREQ("shardctl: 10.0.0.6 is not blocklisted\n", err);
+	EXPECT_EQ(1, CTL("client"));
+	EXPECT_STREQ("shardctl: missing client command (one of: blocklist, unblocklist, ls)\n", err);
+	EXPECT_EQ(1, CTL("client frob"));
+	EXPECT_STREQ("shardctl: unknown command 'client frob' (see 'shardctl help')\n", err);
+
+	/* Kept across a restart. */
+	EXPECT_EQ(0, stop_mapd(self->mapd));
+	self->mapd = start_mapd(self->state, self->sock);
+	ASSERT_GT(self->mapd, 0);
+	ASSERT_EQ(0, CTL("client ls"));
+	EXPECT_STREQ("10.0.0.5\n2001:db8::1\n", out);
+
+	ASSERT_EQ(0, CTL("client unblocklist 10.0.0.5")) TH_LOG("%s", err);
+	snprintf(err, sizeof(err), "unblocklisted 10.0.0.5 (map epoch %lld)\n", epoch + 3);
+	EXPECT_STREQ(err, out);
+	ASSERT_EQ(0, CTL("client unblocklist 2001:0db8::1")) TH_LOG("%s", err);
+	ASSERT_EQ(0, CTL("client ls"));
+	EXPECT_STREQ("no blocklisted clients\n", out);
+	map = map_get(self->sock);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(epoch + 4, json_integer_value(json_object_get(map, "epoch")));
+	EXPECT_TRUE(json_is_array(json_object_get(map, "blocklist")));
+	EXPECT_EQ(0, json_array_size(json_object_get(map, "blocklist")));
+	json_decref(map);
+
+	EXPECT_EQ(0, CTL("help"));
+	EXPECT_NE(NULL, strstr(out, "  client blocklist ADDR "));
+	EXPECT_NE(NULL, strstr(out, "  client ls "));
+}
+
 TEST_HARNESS_MAIN

@@ -13,7 +13,10 @@
 #  4. the killed daemon comes back (same id, left out of acting: no
 #     recovery yet); random writes with verification run clean; every PG
 #     is active+undersized with two members, the restarted daemon up;
-#  5. one of the two acting daemons is killed too: PGs fall below
+#  5. fencing: with the host's address blocklisted a write from it waits
+#     (its connections are closed, its HELLO refused); once unblocklisted
+#     the write completes and reads back;
+#  6. one of the two acting daemons is killed too: PGs fall below
 #     min_size; reads still verify, a write waits (no completion, no
 #     error) until the device is removed with force.
 # Without replication, 2 and 3 fail (the new primaries hold nothing).
@@ -251,7 +254,7 @@ fio_wait() {
 seq_job=(--rw=write --bs=64k --iodepth=16)
 rw_job=(--rw=randwrite --bs=16k --iodepth=16 --io_size="$RW_IO")
 
-ktap_plan 5
+ktap_plan 6
 
 _shardctl pool create "$POOL" --size 3 --min-size 2 --failure-domain daemon \
 	>/dev/null || _die "pool create failed"
@@ -359,6 +362,43 @@ t_restart_rw() {
 	return $rc
 }
 ktap_test restart-stays-out-randwrite-verify t_restart_rw
+
+# Fencing: with this host's address blocklisted, the daemons close the
+# kernel's connections and refuse its HELLO, so a write neither completes
+# nor lands; the daemons go on replicating to each other (peer
+# connections of daemons the map puts at that address are allowed).
+# Unblocklisted, the held write completes.
+t_blocklist() {
+	# In the ack volume, away from its pattern: 5's verify reads $dev.
+	local dd_pid rc=0 off=$((32 << 20))
+	_shardctl client blocklist 127.0.0.1 >/dev/null ||
+		{ ktap_diag "client blocklist failed"; return 1; }
+	_wait_for "grep -q 'client is blocklisted' '$SHARD_T'/d*.log" 20 ||
+		{ ktap_diag "no daemon closed the kernel's connections"; rc=1; }
+	dd if="$SHARD_T/pattern" of="$ack" bs=64k count=1 seek=$((off >> 16)) \
+		oflag=direct 2>"$SHARD_T/dd-fenced.err" &
+	dd_pid=$!
+	if _wait_for "! kill -0 $dd_pid 2>/dev/null" 5; then
+		ktap_diag "a write from a blocklisted client completed: $(cat "$SHARD_T/dd-fenced.err")"
+		rc=1
+	else
+		ktap_diag "a write from the blocklisted client waits (5 s)"
+	fi
+	_shardctl client unblocklist 127.0.0.1 >/dev/null ||
+		{ ktap_diag "client unblocklist failed"; rc=1; }
+	if _wait_for "! kill -0 $dd_pid 2>/dev/null" 60; then
+		wait "$dd_pid" || { ktap_diag "the held write failed: $(cat "$SHARD_T/dd-fenced.err")"; rc=1; }
+	else
+		ktap_diag "the held write did not complete after unblocklist"
+		rc=1
+	fi
+	cmp <(dd if="$ack" bs=64k skip=$((off >> 16)) count=1 iflag=direct 2>/dev/null) \
+		<(head -c 65536 "$SHARD_T/pattern") >/dev/null ||
+		{ ktap_diag "the held write did not read back"; rc=1; }
+	[ $rc = 0 ] || diag_state "blocklist"
+	return $rc
+}
+ktap_test blocklisted-client-writes-refused t_blocklist
 
 # Below min_size: reads go on, writes wait. The write is left waiting
 # and the device removed with force, which fails it; nothing is left
