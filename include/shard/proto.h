@@ -39,7 +39,8 @@
  * struct shard_peer_hello naming the sender; the reply is a HELLO
  * reply) and sends it REP_WRITE and REP_ZERO (the WRITE and the
  * DISCARD/WRITE_ZEROES of a client, same fields, epoch = the primary's
- * map epoch) and REP_FLUSH (as FLUSH). A member applies a REP_ request
+ * map epoch) and REP_FLUSH (as FLUSH), and REP_READ (as READ) when its
+ * own copy of a block fails its checksum. A member applies a REP_ request
  * only when, in its own map, the sender is the PG's primary, it is
  * itself a member, and the request's epoch is not older than the epoch
  * in which the PG's members last changed; otherwise it answers STALE
@@ -74,6 +75,7 @@ enum shard_op {
 	SHARD_OP_REP_WRITE	= 9,
 	SHARD_OP_REP_ZERO	= 10,
 	SHARD_OP_REP_FLUSH	= 11,
+	SHARD_OP_REP_READ	= 12,
 	__SHARD_OP_MAX
 };
 
@@ -168,7 +170,7 @@ static inline int shard_op_has_req_payload(unsigned int op)
 static inline int shard_op_has_reply_payload(unsigned int op)
 {
 	return op == SHARD_OP_READ || op == SHARD_OP_HELLO ||
-	       op == SHARD_OP_PEER_HELLO;
+	       op == SHARD_OP_PEER_HELLO || op == SHARD_OP_REP_READ;
 }
 
 #endif /* _SHARD_PROTO_H */

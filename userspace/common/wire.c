@@ -133,6 +133,7 @@ int shard_req_check(const struct shard_req_h *h, const char **why)
 	case SHARD_OP_WRITE_ZEROES:
 	case SHARD_OP_REP_WRITE:
 	case SHARD_OP_REP_ZERO:
+	case SHARD_OP_REP_READ:
 		break;
 	case SHARD_OP_PEER_HELLO:
 		if (h->len != sizeof(struct shard_peer_hello))
@@ -170,6 +171,7 @@ const char *shard_op_name(unsigned int op)
 		[SHARD_OP_REP_WRITE] = "REP_WRITE",
 		[SHARD_OP_REP_ZERO] = "REP_ZERO",
 		[SHARD_OP_REP_FLUSH] = "REP_FLUSH",
+		[SHARD_OP_REP_READ] = "REP_READ",
 	};
 
 	if (op >= __SHARD_OP_MAX || !names[op])

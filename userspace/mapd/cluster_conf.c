@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* cluster.json: see cluster_conf.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <jansson.h>
 
 #include "cluster_conf.h"
@@ -38,23 +36,12 @@ int cluster_conf_load(const char *path, struct mapd_cluster_conf *c,
 	const char *endpoints, *name, *self;
 	json_error_t je;
 	json_t *j;
-	int fd;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -EINVAL;
-	}
-	j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
-	close(fd);
-	if (!j) {
-		snprintf(err, errlen, "%s: line %d: %s", path, je.line,
-			 je.text);
-		return -EINVAL;
-	}
+	ret = mapd_read_json(path, &j, err, errlen);
+	if (ret)
+		return ret;
 	if (json_unpack_ex(j, &je, 0, "{s:s, s:s, s:s}", "etcd", &endpoints,
 			   "cluster", &name, "name", &self)) {
 		snprintf(err, errlen, "%s: %s", path, je.text);

@@ -17,7 +17,7 @@ struct mapd_cluster_conf {
 
 /* "DIR/cluster.json" for the state file DIR/x; malloc'd, NULL on ENOMEM. */
 char *cluster_conf_path(const char *state_path);
-/* 0, -ENOENT when there is none, or -EINVAL with err filled. */
+/* 0, -ENOENT when there is none, or another -errno with err filled. */
 int cluster_conf_load(const char *path, struct mapd_cluster_conf *c,
 		      char *err, size_t errlen);
 int cluster_conf_save(const char *path, const struct mapd_cluster_conf *c);

@@ -130,6 +130,9 @@ int state_load(struct mapd_state *st, const char *path,
  * over path, and the directory fsynced. On failure path is untouched.
  */
 int state_save(const struct mapd_state *st, const char *path);
+/* Reads a JSON file (duplicate keys refused) into *out: -errno of the
+ * open (-ENOENT: no such file) or -EINVAL, with err naming the file. */
+int mapd_read_json(const char *path, json_t **out, char *err, size_t errlen);
 /* Writes j to path so that a crash leaves the old file or the new one:
  * a temporary file, fsync, rename, fsync of the directory; -errno. */
 int json_save_atomic(const json_t *j, const char *path);

@@ -405,11 +405,9 @@ fail:
 	return ret;
 }
 
-int state_load(struct mapd_state *st, const char *path,
-	       char *err, size_t errlen)
+int mapd_read_json(const char *path, json_t **out, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *j;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -418,13 +416,25 @@ int state_load(struct mapd_state *st, const char *path,
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+	*out = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
 	close(fd);
-	if (!j) {
+	if (!*out) {
 		snprintf(err, errlen, "%s: line %d: %s", path, je.line,
 			 je.text);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int state_load(struct mapd_state *st, const char *path,
+	       char *err, size_t errlen)
+{
+	json_t *j;
+	int ret;
+
+	ret = mapd_read_json(path, &j, err, errlen);
+	if (ret)
+		return ret;
 	ret = state_from_json(st, j, err, errlen);
 	json_decref(j);
 	if (ret) {

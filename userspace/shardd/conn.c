@@ -336,12 +336,40 @@ static void exec_hello(struct req *r)
 	reply(r, SHARD_S_OK);
 }
 
+/* A read served from another member's copy (rep.c). */
+static void copy_read_done(void *arg, unsigned int status)
+{
+	struct req *r = arg;
+	struct shard_conn *c = r->c;
+
+	disk_end(r);
+	if (status == SHARD_S_OK)
+		memcpy(r->buf, shard_rep_buf(r->rep), r->h.len);
+	r->reply_len = r->h.len;
+	reply(r, status);
+	disk_after(c);
+}
+
 static void read_done(void *arg, int err)
 {
 	struct req *r = arg;
 	struct shard_conn *c = r->c;
 
 	disk_end(r);
+	/*
+	 * Our copy failed its checksum: in a pool of copies, a client's
+	 * read is served from another member's. Ours stays as it is until
+	 * a scrub repairs it: a write that came in meanwhile must not be
+	 * undone by writing back what was read before it.
+	 */
+	if (err == -EBADMSG && r->h.opcode == SHARD_OP_READ) {
+		r->rep = shard_rep_read(c->d, &r->h, copy_read_done, r);
+		if (r->rep) {
+			disk_begin(r);
+			disk_after(c);
+			return;
+		}
+	}
 	r->reply_len = r->h.len;
 	reply(r, errno_to_status(err));
 	disk_after(c);
@@ -629,6 +657,9 @@ static void exec_rep(struct req *r)
 	case SHARD_OP_REP_ZERO:
 		exec_zero(r);
 		break;
+	case SHARD_OP_REP_READ:
+		exec_read(r);
+		break;
 	default:
 		reply_after_fsync(r);
 		break;
@@ -655,6 +686,7 @@ static void exec(struct req *r)
 	case SHARD_OP_REP_WRITE:
 	case SHARD_OP_REP_ZERO:
 	case SHARD_OP_REP_FLUSH:
+	case SHARD_OP_REP_READ:
 		exec_rep(r);
 		break;
 	case SHARD_OP_PING:
@@ -681,7 +713,7 @@ static const char *request_misplaced(const struct shard_conn *c,
 				     unsigned int op)
 {
 	bool rep_op = op == SHARD_OP_REP_WRITE || op == SHARD_OP_REP_ZERO ||
-		      op == SHARD_OP_REP_FLUSH;
+		      op == SHARD_OP_REP_FLUSH || op == SHARD_OP_REP_READ;
 
 	if (!c->hello_done)
 		return op == SHARD_OP_HELLO || op == SHARD_OP_PEER_HELLO ?

@@ -80,6 +80,11 @@ struct shard_peer {
 	bool recv_armed;
 	unsigned char rxbuf[RXBUF_SIZE];
 	size_t rxlen;
+	/* A REP_READ reply whose payload is still arriving, into its
+	 * message's rbuf: its header, and how much has come. */
+	struct shard_peer_msg *rx_msg;
+	struct shard_reply_h rx_hdr;
+	uint32_t rx_got;
 	/* Events in flight: the socket is closed when none is left. */
 	unsigned int busy;
 };
@@ -187,6 +192,7 @@ static void peer_fail(struct shard_peer *p, const char *why)
 		shutdown(p->fd, SHUT_RDWR);
 	p->state = PEER_BACKOFF;
 	p->rxlen = 0;
+	p->rx_msg = NULL;
 	p->inflight = 0;
 	/* Everything not answered goes again, from the start. */
 	for (m = p->head; m; m = next) {
@@ -212,8 +218,12 @@ static void arm_recv(struct shard_peer *p)
 {
 	struct io_uring_sqe *sqe = shard_get_sqe(p->d);
 
-	io_uring_prep_recv(sqe, p->fd, p->rxbuf + p->rxlen,
-			   RXBUF_SIZE - p->rxlen, 0);
+	if (p->rx_msg)
+		io_uring_prep_recv(sqe, p->fd, p->rx_msg->rbuf + p->rx_got,
+				   p->rx_hdr.len - p->rx_got, 0);
+	else
+		io_uring_prep_recv(sqe, p->fd, p->rxbuf + p->rxlen,
+				   RXBUF_SIZE - p->rxlen, 0);
 	submit(p, sqe, &p->recv_ev);
 	p->recv_armed = true;
 }
@@ -358,12 +368,40 @@ static int take_reply(struct shard_peer *p, const struct shard_reply_h *rh,
 	return 0;
 }
 
+/*
+ * A REP_READ reply's payload is complete in m->rbuf: 0, or -EBADMSG
+ * after the connection was failed.
+ */
+static int took_read_payload(struct shard_peer *p)
+{
+	struct shard_peer_msg *m = p->rx_msg;
+
+	p->rx_msg = NULL;
+	if (shard_crc32c(m->rbuf, p->rx_hdr.len) != p->rx_hdr.data_crc) {
+		peer_fail(p, "reply payload crc mismatch");
+		return -EBADMSG;
+	}
+	return take_reply(p, &p->rx_hdr, NULL);
+}
+
+/* The payload a reply to m must carry. */
+static uint32_t reply_payload(const struct shard_peer_msg *m,
+			      const struct shard_reply_h *rh)
+{
+	if (rh->status != SHARD_S_OK)
+		return 0;
+	if (rh->opcode == SHARD_OP_PEER_HELLO)
+		return sizeof(struct shard_hello);
+	return rh->opcode == SHARD_OP_REP_READ ? m->h.len : 0;
+}
+
 static void on_recv(struct shard_ev *ev, int res)
 {
 	struct shard_peer *p = container_of(ev, struct shard_peer, recv_ev);
+	struct shard_peer_msg *m;
 	struct shard_reply_h rh;
 	const char *why;
-	size_t at = 0, need;
+	size_t at = 0, need, n;
 
 	p->busy--;
 	p->recv_armed = false;
@@ -379,17 +417,42 @@ static void on_recv(struct shard_ev *ev, int res)
 		peer_fail(p, res ? strerror(-res) : "connection closed");
 		return;
 	}
-	p->rxlen += (size_t)res;
-	while (p->rxlen - at >= SHARD_HDR_SIZE) {
+	if (p->rx_msg) {
+		p->rx_got += (uint32_t)res;
+		if (p->rx_got == p->rx_hdr.len && took_read_payload(p))
+			return;
+	} else {
+		p->rxlen += (size_t)res;
+	}
+	while (!p->rx_msg && p->rxlen - at >= SHARD_HDR_SIZE) {
 		if (shard_reply_decode(p->rxbuf + at, &rh, &why)) {
 			peer_fail(p, why);
 			return;
 		}
-		need = rh.opcode == SHARD_OP_PEER_HELLO &&
-		       rh.status == SHARD_S_OK ? sizeof(struct shard_hello) : 0;
+		m = find_tag(p, rh.tag);
+		if (!m || m->h.opcode != rh.opcode) {
+			peer_fail(p, "reply to no request of ours");
+			return;
+		}
+		need = reply_payload(m, &rh);
 		if (rh.len != need) {
 			peer_fail(p, "reply with an unexpected payload");
 			return;
+		}
+		if (rh.opcode == SHARD_OP_REP_READ && need) {
+			/* Into the message's buffer: what is here, then the
+			 * rest straight from the socket. */
+			n = p->rxlen - at - SHARD_HDR_SIZE;
+			if (n > need)
+				n = need;
+			memcpy(m->rbuf, p->rxbuf + at + SHARD_HDR_SIZE, n);
+			at += SHARD_HDR_SIZE + n;
+			p->rx_msg = m;
+			p->rx_hdr = rh;
+			p->rx_got = (uint32_t)n;
+			if (n == need && took_read_payload(p))
+				return;
+			continue;
 		}
 		if (p->rxlen - at < SHARD_HDR_SIZE + need)
 			break;

@@ -38,6 +38,8 @@ typedef void (*shard_peer_done_fn)(struct shard_peer_msg *m, int status,
 struct shard_peer_msg {
 	struct shard_req_h h;
 	const unsigned char *payload;
+	/* REP_READ: where the reply's h.len bytes go. */
+	unsigned char *rbuf;
 	shard_peer_done_fn done;
 	/* The peer layer's: */
 	struct shard_peer *peer;

@@ -38,6 +38,7 @@ struct rep_target {
 	bool busy;		/* m is with the peer layer */
 	bool acked;
 	bool needed;		/* still a member */
+	bool failed;		/* a read it could not serve */
 };
 
 struct shard_rep {
@@ -46,6 +47,7 @@ struct shard_rep {
 	struct shard_rep *kick_next;	/* d->rep_kick, oldest first */
 	unsigned int refs;
 	bool flush;
+	bool read;			/* from one member's copy */
 	bool finished;
 	bool kicked;
 	struct shard_req_h h;
@@ -157,6 +159,21 @@ static void target_done(struct shard_peer_msg *m, int status, uint64_t epoch)
 		op_put(op);
 		return;
 	}
+	if (op->read) {
+		if (status == SHARD_S_OK) {
+			pr_warn_ratelimited("pool %u volume %" PRIu64 " object %"
+					    PRIu64 ": our copy failed its checksum; "
+					    "read served from daemon %u's",
+					    op->h.pool, op->h.volume,
+					    op->h.object, t->id);
+			finish(op, SHARD_S_OK);
+		} else {
+			t->failed = true;
+			evaluate(op);
+		}
+		op_put(op);
+		return;
+	}
 	switch (status) {
 	case SHARD_S_OK:
 		t->acked = true;
@@ -197,6 +214,10 @@ static void send_target(struct shard_rep *op, struct rep_target *t)
 	case SHARD_OP_FLUSH:
 		m->h.opcode = SHARD_OP_REP_FLUSH;
 		m->h.len = 0;
+		break;
+	case SHARD_OP_READ:
+		m->h.opcode = SHARD_OP_REP_READ;
+		m->rbuf = op->buf;
 		break;
 	default:
 		m->h.opcode = SHARD_OP_REP_ZERO;
@@ -276,6 +297,27 @@ static bool retarget_mutation(struct shard_rep *op, unsigned int *copies)
 	return true;
 }
 
+/* One member at a time, in order, until one serves the read. */
+static void evaluate_read(struct shard_rep *op)
+{
+	unsigned int i, copies;
+
+	if (!retarget_mutation(op, &copies))
+		return;
+	for (i = 0; i < op->nt; i++)
+		if (op->t[i].needed && op->t[i].busy)
+			return;
+	for (i = 0; i < op->nt; i++) {
+		if (op->t[i].needed && !op->t[i].failed) {
+			send_target(op, &op->t[i]);
+			if (op->status)
+				finish(op, op->status);
+			return;
+		}
+	}
+	finish(op, SHARD_S_CORRUPT);
+}
+
 static void evaluate(struct shard_rep *op)
 {
 	struct shardd *d = op->d;
@@ -290,6 +332,10 @@ static void evaluate(struct shard_rep *op)
 	}
 	if (!d->map || d->epoch < op->need_epoch) {
 		shard_session_map_hint(d, op->need_epoch);
+		return;
+	}
+	if (op->read) {
+		evaluate_read(op);
 		return;
 	}
 	if (!op->flush) {
@@ -383,6 +429,35 @@ struct shard_rep *shard_rep_mutation(struct shardd *d,
 	op->h = *h;
 	op->buf = buf;
 	op->need_epoch = h->epoch;
+	return op;
+}
+
+struct shard_rep *shard_rep_read(struct shardd *d, const struct shard_req_h *h,
+				 shard_rep_done_fn done, void *arg)
+{
+	const struct shard_map_pool *p;
+	struct shard_rep *op;
+	const uint32_t *row;
+	unsigned char *buf;
+
+	if (!d->session || !d->map)
+		return NULL;
+	p = shard_map_pool(d->map, h->pool);
+	if (!p || p->width < 2)
+		return NULL;
+	row = shard_map_row(p, shard_map_pg(p, h->volume, h->object));
+	if (row[0] != my_id(d) || row[1] == SHARD_MAP_NONE)
+		return NULL;
+	if (posix_memalign((void **)&buf, SHARD_BLOCK_SIZE, h->len))
+		return NULL;
+	op = op_new(d, SHARD_MAP_WIDTH_MAX, done, arg);
+	if (!op) {
+		free(buf);
+		return NULL;
+	}
+	op->read = true;
+	op->h = *h;
+	op->buf = buf;
 	return op;
 }
 

@@ -44,6 +44,15 @@ struct shard_rep *shard_rep_mutation(struct shardd *d,
 				     unsigned char *buf,
 				     shard_rep_done_fn done, void *arg);
 /*
+ * A client's READ whose data failed its checksum here: the same range
+ * from the PG's other members, one after the other, into a buffer of the
+ * op's (shard_rep_buf). done(arg, status): SHARD_S_OK when one served
+ * it, CORRUPT when none could, STALE when this daemon is no longer the
+ * primary. NULL when there is no other member to ask (or ENOMEM).
+ */
+struct shard_rep *shard_rep_read(struct shardd *d, const struct shard_req_h *h,
+				 shard_rep_done_fn done, void *arg);
+/*
  * A client's FLUSH: REP_FLUSH to every member written to since the last
  * flush. *out is NULL when there is none (nothing to wait for); else
  * done follows as above. -ENOMEM.
@@ -53,7 +62,8 @@ int shard_rep_flush(struct shardd *d, shard_rep_done_fn done, void *arg,
 /* The caller is done with the op (and its buffer); call once, before or
  * after done ran. */
 void shard_rep_release(struct shard_rep *op);
-/* The payload given to shard_rep_mutation. */
+/* The payload given to shard_rep_mutation, or the data shard_rep_read
+ * got. */
 unsigned char *shard_rep_buf(struct shard_rep *op);
 
 /* A new map is installed: the members of every op are re-read. */

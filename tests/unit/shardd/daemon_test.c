@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1259,6 +1260,23 @@ static int peer_reply(int fd, const struct shard_req_h *h,
 	return rh.len ? send_all(fd, &hi, sizeof(hi)) : 0;
 }
 
+/* A reply to a REP_READ, with its data. */
+static int peer_reply_data(int fd, const struct shard_req_h *h,
+			   const void *data)
+{
+	unsigned char hdr[SHARD_HDR_SIZE];
+	struct shard_reply_h rh = {
+		.opcode = h->opcode, .status = SHARD_S_OK, .tag = h->tag,
+		.epoch = 5, .len = h->len,
+		.data_crc = shard_crc32c(data, h->len),
+	};
+
+	shard_reply_encode(hdr, &rh);
+	if (send_all(fd, hdr, sizeof(hdr)))
+		return -1;
+	return send_all(fd, data, h->len);
+}
+
 /* Accepts the daemon's connection to "daemon 8" and checks its hello. */
 static int peer_accept(int lfd)
 {
@@ -1476,6 +1494,106 @@ TEST_F(session, replication)
 	ASSERT_EQ(SHARD_S_OK, call_to(fd, &newer, SHARD_OP_READ, other, 0,
 				      8192, 0, NULL, self->b, &rh));
 	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
+	close(lfd);
+	peer8_port = 0;
+	close(fd);
+	self->fd = -1;
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
+}
+
+/*
+ * The primary's own copy fails its checksum: a client's READ is served
+ * from the other member's copy (REP_READ), and fails CORRUPT only when
+ * that one cannot serve it either.
+ */
+TEST_F(session, read_from_another_copy)
+{
+	static const char *const extra[] = { "--heartbeat-ms", "60000", NULL };
+	static const uint32_t even_mine[2] = { 7, 8 };
+	const uint64_t mine = object_in(true);
+	const struct target cur = { .pool = 1, .volume = 9, .epoch = 5 };
+	struct fake_mapd *m = &self->m;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	struct shard_reply_h rh;
+	struct shard_req_h h;
+	int lfd, pfd, fd, sfd, one = 1, k;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, lfd);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 4));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &sl));
+	peer8_port = ntohs(sin.sin_port);
+
+	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
+	ASSERT_EQ(0, mapd_register(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":5}\n"));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, 2, even_mine, NULL));
+	ASSERT_TRUE(reaches_epoch(self->d.port, 5));
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, NULL));
+
+	fill(self->a, 8192, 5);
+	h = (struct shard_req_h){
+		.opcode = SHARD_OP_WRITE, .len = 8192, .obj_order = 22,
+		.tag = 600, .volume = 9, .object = mine, .pool = 1, .epoch = 5,
+	};
+	ASSERT_EQ(0, send_req(fd, &h, self->a));
+	pfd = peer_accept(lfd);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 5));
+	ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 0));
+
+	/* Damage the first block of every slot of our store (the data
+	 * starts at 1 MiB; slots are 4 MiB). */
+	sfd = open(self->d.store, O_WRONLY);
+	ASSERT_LE(0, sfd);
+	for (k = 0; k < 7; k++)
+		ASSERT_EQ(16, pwrite(sfd, "damaged damaged!", 16,
+				     (1 << 20) + ((off_t)k << 22) + 100));
+	ASSERT_EQ(0, fsync(sfd));
+	close(sfd);
+
+	h = (struct shard_req_h){
+		.opcode = SHARD_OP_READ, .len = 8192, .obj_order = 22,
+		.tag = 601, .volume = 9, .object = mine, .pool = 1, .epoch = 5,
+	};
+	ASSERT_EQ(0, send_req(fd, &h, NULL));
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	EXPECT_EQ(SHARD_OP_REP_READ, h.opcode);
+	EXPECT_EQ(mine, h.object);
+	EXPECT_EQ(0, h.offset);
+	ASSERT_EQ(8192, h.len);
+	ASSERT_EQ(0, peer_reply_data(pfd, &h, self->a));
+	memset(self->b, 0, 8192);
+	ASSERT_EQ(SHARD_S_OK, recv_reply(fd, &rh, self->b, 8192));
+	EXPECT_EQ(601, rh.tag);
+	EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
+
+	/* The other copy is bad too: CORRUPT. */
+	ASSERT_EQ(0, send_req(fd, &(struct shard_req_h){
+		.opcode = SHARD_OP_READ, .len = 4096, .obj_order = 22,
+		.tag = 602, .volume = 9, .object = mine, .pool = 1, .epoch = 5,
+	}, NULL));
+	ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+	EXPECT_EQ(SHARD_OP_REP_READ, h.opcode);
+	ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_CORRUPT, 5));
+	EXPECT_EQ(SHARD_S_CORRUPT, recv_reply(fd, &rh, self->b, 4096));
+	EXPECT_EQ(602, rh.tag);
+
+	/* An undamaged range is served from our copy, nothing asked. */
+	EXPECT_EQ(SHARD_S_OK, call_to(fd, &cur, SHARD_OP_READ, mine, 4096,
+				      4096, 0, NULL, self->b, &rh));
+	EXPECT_EQ(0, memcmp(self->a + 4096, self->b, 4096));
+	EXPECT_FALSE(readable(pfd, 100));
+	close(pfd);
 	close(lfd);
 	peer8_port = 0;
 	close(fd);
