@@ -37,6 +37,7 @@ int cmd_pool_create(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_pool_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_pool_rm(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_pg_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
+int cmd_pg_backfilled(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_daemon_report(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_cluster_create(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_cluster_join(struct mapd *m, json_t *req, json_t *reply, char *err);

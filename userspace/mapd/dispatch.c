@@ -36,6 +36,7 @@ static const struct {
 	{ "pool-ls",		cmd_pool_ls },
 	{ "pool-rm",		cmd_pool_rm },
 	{ "pg-ls",		cmd_pg_ls },
+	{ "pg-backfilled",	cmd_pg_backfilled },
 	{ "cluster-create",	cmd_cluster_create },
 	{ "cluster-join",	cmd_cluster_join },
 	{ "client-blocklist",	cmd_client_blocklist },

@@ -37,6 +37,31 @@ static json_t *ids_b64(uint32_t *t, size_t n)
 	return s;
 }
 
+/*
+ * [[pg, daemon], ...]: who each PG's primary copies the PG to (and
+ * sends new writes to) until mapd adds it to the acting set.
+ */
+static json_t *backfill_json(const struct mapd_state *st,
+			     const struct mapd_pool *p)
+{
+	uint32_t targets[SHARD_MAX_WIDTH], pg, j, n;
+	json_t *a = json_array(), *pair;
+
+	for (pg = 0; a && p->size <= SHARD_MAX_WIDTH && pg < p->pg_count;
+	     pg++) {
+		n = mapd_backfill_targets(st, p, pg, targets);
+		for (j = 0; j < n; j++) {
+			pair = json_pack("[I, I]", (json_int_t)pg,
+					 (json_int_t)targets[j]);
+			if (!pair || json_array_append_new(a, pair)) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+	}
+	return a;
+}
+
 static json_t *pool_json(const struct mapd_state *st,
 			 const struct mapd_pool *p, enum map_json_form form)
 {
@@ -65,6 +90,11 @@ static json_t *pool_json(const struct mapd_state *st,
 		}
 	}
 	free(acting);
+	if (t) {
+		t = backfill_json(st, p);
+		if (t && json_object_set_new(o, "backfill", t))
+			t = NULL;
+	}
 	if (!t) {
 		json_decref(o);
 		return NULL;

@@ -263,11 +263,69 @@ bool mapd_daemon_relied_on(const struct mapd_state *st,
 	return false;
 }
 
+static bool row_has(const uint32_t *row, uint32_t n, uint32_t id)
+{
+	uint32_t j;
+
+	for (j = 0; j < n; j++)
+		if (row[j] == id)
+			return true;
+	return false;
+}
+
+uint32_t mapd_backfill_targets(const struct mapd_state *st,
+			       const struct mapd_pool *p, uint32_t pg,
+			       uint32_t *out)
+{
+	size_t at = (size_t)pg * p->size;
+	const uint32_t *acting, *want;
+	bool any_up = false;
+	uint32_t j, n = 0;
+
+	/* A pool without volumes holds no data: acting follows placement. */
+	if (!p->nvols || !p->acting || !p->table || pg >= p->pg_count)
+		return 0;
+	acting = &p->acting[at];
+	want = &p->table[at];
+	for (j = 0; j < p->size; j++)
+		any_up |= daemon_up(st, acting[j]);
+	if (!any_up)
+		return 0;
+	for (j = 0; j < p->size; j++) {
+		const struct mapd_daemon *d;
+
+		if (want[j] == SHARD_DAEMON_NONE ||
+		    row_has(acting, p->size, want[j]) ||
+		    row_has(out, n, want[j]))
+			continue;
+		d = state_daemon((struct mapd_state *)st, want[j]);
+		if (d && d->up && d->in)
+			out[n++] = want[j];
+	}
+	return n;
+}
+
+/*
+ * Active states by kind (clean, degraded, undersized) and by how the PG
+ * stands to its placement: as placed, remapped, remapped with members
+ * to backfill. A PG as placed has every placement member acting: none
+ * to backfill.
+ */
+static const char *const active_states[3][3] = {
+	{ "active+clean", "active+remapped", "active+remapped+backfilling" },
+	{ "active+degraded", "active+degraded+remapped",
+	  "active+degraded+remapped+backfilling" },
+	{ "active+undersized", "active+undersized+remapped",
+	  "active+undersized+remapped+backfilling" },
+};
+
 const char *mapd_pg_state(const struct mapd_state *st,
 			  const struct mapd_pool *p, uint32_t pg)
 {
+	uint32_t targets[SHARD_MAX_WIDTH];
 	size_t at = (size_t)pg * p->size;
 	uint32_t j, acting = 0, up = 0;
+	int kind = 0, placed;
 	bool remapped;
 
 	if (!p->acting || !p->table)
@@ -285,10 +343,11 @@ const char *mapd_pg_state(const struct mapd_state *st,
 	if (up < p->min_size)
 		return remapped ? "inactive+remapped" : "inactive";
 	if (acting < p->size)
-		return remapped ? "active+undersized+remapped" :
-				  "active+undersized";
-	if (up < acting)
-		return remapped ? "active+degraded+remapped" :
-				  "active+degraded";
-	return remapped ? "active+remapped" : "active+clean";
+		kind = 2;
+	else if (up < acting)
+		kind = 1;
+	placed = !remapped ? 0 :
+		 p->size <= SHARD_MAX_WIDTH &&
+		 mapd_backfill_targets(st, p, pg, targets) ? 2 : 1;
+	return active_states[kind][placed];
 }

@@ -43,6 +43,18 @@ bool mapd_daemon_relied_on(const struct mapd_state *st,
 /* Whether pool p places data on daemon d: in, of the pool's class. */
 bool mapd_pool_takes(const struct mapd_pool *p, const struct mapd_daemon *d);
 
+/*
+ * Daemons that should join PG pg of pool p once they hold its data
+ * (backfill, done by the PG's primary): the members of its placement
+ * row that are up and in and not in its acting row, in placement order.
+ * Only for pools with volumes, and only when some acting member is up
+ * (someone to copy from). Returns how many (at most p->size), written to
+ * out. Derived from the tables, never saved.
+ */
+uint32_t mapd_backfill_targets(const struct mapd_state *st,
+			       const struct mapd_pool *p, uint32_t pg,
+			       uint32_t *out);
+
 /* PG states as shardctl shows them. */
 const char *mapd_pg_state(const struct mapd_state *st,
 			  const struct mapd_pool *p, uint32_t pg);

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
+#include "backfill.h"
 #include "peer.h"
 #include "rep.h"
 #include "store.h"
@@ -91,6 +92,7 @@ static void on_signal(struct shard_ev *ev, int res)
 	}
 	d->stop = true;
 	shard_rep_stop(d);
+	shard_backfill_stop(d);
 }
 
 int shard_loop_init(struct shardd *d, int listen_fd)
@@ -154,8 +156,10 @@ void shard_loop_exit(struct shardd *d)
 	/* The kernel cancels what is in flight when the ring goes; only
 	 * then may the buffers those requests point at be freed. */
 	io_uring_queue_exit(&d->ring);
+	d->exiting = true;
 	shard_conn_free_all(d);
 	shard_peer_free_all(d);
+	shard_backfill_free_all(d);
 	free(d->dirty);
 	free(d->members);
 	close(d->sig_fd);

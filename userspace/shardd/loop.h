@@ -59,6 +59,14 @@ struct shardd {
 	uint32_t *members;		/* peers in PGs we are primary of */
 	size_t nmembers;
 	uint64_t peer_refused;		/* REP_ requests answered STALE */
+	bool exiting;			/* the ring is gone: free, do not act */
+
+	/* Backfill (backfill.c). */
+	struct bf_job *bf_jobs;		/* wanted by the map */
+	struct bf_job *bf_dead;		/* cancelled, still referenced */
+	unsigned int bf_pushes;		/* objects on their way */
+	bool bf_pumping, bf_again;
+	bool bf_reporting;		/* a pg-backfilled is with mapd */
 };
 
 /* Creates the ring and arms accept and signal handling. listen_fd is

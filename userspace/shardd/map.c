@@ -273,6 +273,105 @@ bool shard_map_daemon_at(const struct shard_map *map, uint32_t id,
 	       !memcmp(&a, &b, sizeof(a));
 }
 
+static int cmp_bf(const void *a, const void *b)
+{
+	const struct shard_map_bf *x = a, *y = b;
+
+	if (x->pg != y->pg)
+		return x->pg < y->pg ? -1 : 1;
+	return 0;
+}
+
+/* "backfill" is optional: [[pg, id], ...], each id a daemon of the map
+ * and not a member of that PG, at most width per PG. */
+static int parse_backfill(struct shard_map *map, struct shard_map_pool *p,
+			  const json_t *arr, size_t pi, char *err,
+			  size_t errlen)
+{
+	size_t i, n, k;
+
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr))
+		return bad(err, errlen, "pools[%zu].backfill: not an array", pi);
+	n = json_array_size(arr);
+	if (n > (size_t)p->pg_count * SHARD_MAP_WIDTH_MAX)
+		return bad(err, errlen, "pools[%zu].backfill: too long", pi);
+	p->bf = calloc(n ? n : 1, sizeof(*p->bf));
+	if (!p->bf)
+		return oom(err, errlen, "backfill");
+	for (i = 0; i < n; i++) {
+		const json_t *e = json_array_get(arr, i);
+		json_int_t pg, id;
+		const uint32_t *row;
+
+		if (!json_is_array(e) || json_array_size(e) != 2 ||
+		    !json_is_integer(json_array_get(e, 0)) ||
+		    !json_is_integer(json_array_get(e, 1)))
+			return bad(err, errlen, "pools[%zu].backfill[%zu]: not "
+				   "a [pg, daemon] pair", pi, i);
+		pg = json_integer_value(json_array_get(e, 0));
+		id = json_integer_value(json_array_get(e, 1));
+		if (pg < 0 || pg >= p->pg_count || id <= 0 ||
+		    id >= SHARD_MAP_NONE || !has_daemon(map, (uint32_t)id))
+			return bad(err, errlen, "pools[%zu].backfill[%zu]: no "
+				   "such PG or daemon", pi, i);
+		row = shard_map_row(p, (uint32_t)pg);
+		for (k = 0; k < p->width; k++)
+			if (row[k] == (uint32_t)id)
+				return bad(err, errlen, "pools[%zu].backfill"
+					   "[%zu]: daemon %lld is a member",
+					   pi, i, (long long)id);
+		p->bf[i].pg = (uint32_t)pg;
+		p->bf[i].id = (uint32_t)id;
+	}
+	p->nr_bf = n;
+	/* Stable for equal PGs: the order mapd gave stays. */
+	for (i = 1; i < n; i++) {
+		struct shard_map_bf x = p->bf[i];
+
+		for (k = i; k > 0 && cmp_bf(&p->bf[k - 1], &x) > 0; k--)
+			p->bf[k] = p->bf[k - 1];
+		p->bf[k] = x;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned int same = 0;
+
+		for (k = 0; k < n; k++)
+			if (p->bf[k].pg == p->bf[i].pg) {
+				same++;
+				if (k != i && p->bf[k].id == p->bf[i].id)
+					return bad(err, errlen, "pools[%zu]."
+						   "backfill: PG %u lists "
+						   "daemon %u twice", pi,
+						   p->bf[i].pg, p->bf[i].id);
+			}
+		if (same > p->width)
+			return bad(err, errlen, "pools[%zu].backfill: PG %u "
+				   "has too many", pi, p->bf[i].pg);
+	}
+	return 0;
+}
+
+unsigned int shard_map_backfill(const struct shard_map_pool *p, uint32_t pg,
+				uint32_t *out)
+{
+	unsigned int n = 0;
+	size_t lo = 0, hi = p->nr_bf;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p->bf[mid].pg < pg)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo < p->nr_bf && p->bf[lo].pg == pg && n < SHARD_MAP_WIDTH_MAX)
+		out[n++] = p->bf[lo++].id;
+	return n;
+}
+
 static int parse_pools(struct shard_map *map, const json_t *arr, char *err,
 		       size_t errlen)
 {
@@ -318,6 +417,9 @@ static int parse_pools(struct shard_map *map, const json_t *arr, char *err,
 			return oom(err, errlen, "pool");
 		ret = parse_table(map, p, json_object_get(o, "table"), i, err,
 				  errlen);
+		if (!ret)
+			ret = parse_backfill(map, p, json_object_get(o, "backfill"),
+					     i, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -362,6 +464,21 @@ int shard_map_parse(const json_t *obj, struct shard_map **out, char *err,
 	return 0;
 }
 
+/* Whether PG pg has the same members and backfill targets in p and q. */
+static bool same_members(const struct shard_map_pool *p,
+			 const struct shard_map_pool *q, uint32_t pg)
+{
+	uint32_t a[SHARD_MAP_WIDTH_MAX], b[SHARD_MAP_WIDTH_MAX];
+	unsigned int na, nb;
+
+	if (memcmp(shard_map_row(p, pg), shard_map_row(q, pg),
+		   p->width * sizeof(uint32_t)))
+		return false;
+	na = shard_map_backfill(p, pg, a);
+	nb = shard_map_backfill(q, pg, b);
+	return na == nb && !memcmp(a, b, na * sizeof(*a));
+}
+
 void shard_map_inherit(struct shard_map *map, const struct shard_map *prev)
 {
 	const struct shard_map_pool *q;
@@ -375,9 +492,7 @@ void shard_map_inherit(struct shard_map *map, const struct shard_map *prev)
 		if (q && (q->pg_count != p->pg_count || q->width != p->width))
 			q = NULL;
 		for (pg = 0; pg < p->pg_count; pg++)
-			p->since[pg] = q && !memcmp(shard_map_row(p, pg),
-						    shard_map_row(q, pg),
-						    p->width * sizeof(uint32_t)) ?
+			p->since[pg] = q && same_members(p, q, pg) ?
 				       q->since[pg] : map->epoch;
 	}
 }
@@ -391,6 +506,7 @@ void shard_map_free(struct shard_map *map)
 	for (i = 0; i < map->nr_pools; i++) {
 		free(map->pools[i].table);
 		free(map->pools[i].since);
+		free(map->pools[i].bf);
 	}
 	free(map->pools);
 	free(map->daemons);

@@ -29,6 +29,11 @@ struct shard_map_daemon {
 	char addr[SHARD_MAP_ADDR_MAX];	/* numeric; "" when not known */
 };
 
+struct shard_map_bf {
+	uint32_t pg;
+	uint32_t id;
+};
+
 struct shard_map_pool {
 	uint32_t id;
 	uint32_t pg_count;
@@ -39,6 +44,10 @@ struct shard_map_pool {
 	/* Per PG, the epoch from which its members are what table says:
 	 * a peer's request stamped older comes from before the change. */
 	uint64_t *since;
+	/* Daemons being brought into PGs (backfill): (pg, id) pairs,
+	 * pg ascending. They get a PG's changes but are not members. */
+	struct shard_map_bf *bf;
+	size_t nr_bf;
 };
 
 struct shard_map {
@@ -93,6 +102,11 @@ static inline const uint32_t *shard_map_row(const struct shard_map_pool *p,
 {
 	return &p->table[(size_t)pg * p->width];
 }
+
+/* PG pg's backfill targets into out (at most SHARD_MAP_WIDTH_MAX);
+ * returns how many. */
+unsigned int shard_map_backfill(const struct shard_map_pool *p, uint32_t pg,
+				uint32_t *out);
 
 /* How many PGs, over all pools, have daemon_id as primary. */
 size_t shard_map_primary_count(const struct shard_map *map,

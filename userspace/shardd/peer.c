@@ -238,6 +238,9 @@ static void arm_send(struct shard_peer *p)
 	     p->inflight + i < SHARD_PEER_MAX_INFLIGHT; m = m->next, i++) {
 		size_t skip = m->off;
 
+		/* The queue's order is the order of changes: wait. */
+		if (m->wait_payload)
+			break;
 		if (!skip) {
 			m->h.tag = ++p->next_tag;
 			m->h.epoch = p->d->epoch;
@@ -641,6 +644,14 @@ void shard_peer_cancel(struct shard_peer_msg *m)
 	if (m->in_send || m->off)
 		return;
 	finish_msg(p, m, -ECANCELED, 0);
+}
+
+void shard_peer_payload_ready(struct shard_peer_msg *m)
+{
+	m->wait_payload = false;
+	m->h.data_crc = shard_crc32c(m->payload, m->h.len);
+	if (m->queued && !m->cancelled)
+		peer_kick(m->peer);
 }
 
 void shard_peer_map_changed(struct shardd *d)

@@ -40,6 +40,9 @@ struct shard_peer_msg {
 	const unsigned char *payload;
 	/* REP_READ: where the reply's h.len bytes go. */
 	unsigned char *rbuf;
+	/* Queued before its payload is there: m and everything after it
+	 * wait until shard_peer_payload_ready (which also sets data_crc). */
+	bool wait_payload;
 	shard_peer_done_fn done;
 	/* The peer layer's: */
 	struct shard_peer *peer;
@@ -62,6 +65,8 @@ int shard_peer_send(struct shardd *d, uint32_t peer_id,
  * I/O refers to m (before this returns if m was not sent; after its
  * reply or the connection's failure if it was). */
 void shard_peer_cancel(struct shard_peer_msg *m);
+/* m's payload is in place: it (and what was queued after it) may go. */
+void shard_peer_payload_ready(struct shard_peer_msg *m);
 /* A new map is installed: connections held for it may start. */
 void shard_peer_map_changed(struct shardd *d);
 /* After the ring is gone: cancels everything and frees the peers. */

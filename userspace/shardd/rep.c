@@ -5,10 +5,10 @@
  * An op has one target per member it must reach. A target's message is
  * with the peer layer (busy) until its reply or cancellation comes
  * back; the op, and its buffer, live until it finished, the caller
- * released it and no target is busy. evaluate() is the one place that decides: it
- * re-reads the members from the map, sends to targets that need it, and
- * finishes the op. It runs when the op starts (on the next turn of the
- * loop), on every reply and on every new map.
+ * released it and no target is busy. evaluate() is the one place that
+ * decides: it re-reads the members from the map, sends to targets that
+ * need it, and finishes the op. It runs when the op starts (on the next
+ * turn of the loop), on every reply and on every new map.
  *
  * Order: ops start, and go to each member, in the order the client's
  * requests arrived (which is the order our own store applies them), and
@@ -69,6 +69,7 @@ static uint32_t my_id(const struct shardd *d)
 
 bool shard_rep_wanted(const struct shardd *d, const struct shard_req_h *h)
 {
+	uint32_t bf[SHARD_MAP_WIDTH_MAX];
 	const struct shard_map_pool *p;
 
 	/*
@@ -83,7 +84,12 @@ bool shard_rep_wanted(const struct shardd *d, const struct shard_req_h *h)
 	/* A pool newer than our map: learn it first (the op waits). */
 	if (!p)
 		return h->epoch > d->epoch;
-	return p->width > 1;
+	if (p->width > 1)
+		return true;
+	/* One copy, moving: the daemon it moves to takes every change. */
+	return p->nr_bf &&
+	       shard_map_backfill(p, shard_map_pg(p, h->volume, h->object),
+				  bf);
 }
 
 static void op_put(struct shard_rep *op)
@@ -245,27 +251,51 @@ static bool my_member(const struct shardd *d, uint32_t id)
 	return false;
 }
 
+/* A target for id, unless the op has one. */
+static void add_target(struct shard_rep *op, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < op->nt; i++)
+		if (op->t[i].id == id)
+			return;
+	/* Members and backfill targets: at most width - 1 each. */
+	if (op->nt == 2 * SHARD_MAP_WIDTH_MAX)
+		return;
+	memset(&op->t[op->nt], 0, sizeof(op->t[0]));
+	op->t[op->nt].op = op;
+	op->t[op->nt].id = id;
+	op->t[op->nt].needed = true;
+	op->nt++;
+}
+
 /* Re-reads the PG's members; false when the op finished. */
 static bool retarget_mutation(struct shard_rep *op, unsigned int *copies)
 {
 	struct shardd *d = op->d;
 	const struct shard_map_pool *p = shard_map_pool(d->map, op->h.pool);
+	uint32_t bf[SHARD_MAP_WIDTH_MAX], pg;
 	const uint32_t *row;
-	unsigned int i, j;
+	unsigned int i, j, nbf;
 
 	if (!p) {
 		finish(op, SHARD_S_STALE);
 		return false;
 	}
-	row = shard_map_row(p, shard_map_pg(p, op->h.volume, op->h.object));
+	pg = shard_map_pg(p, op->h.volume, op->h.object);
+	row = shard_map_row(p, pg);
 	if (row[0] != my_id(d)) {
 		finish(op, SHARD_S_STALE);
 		return false;
 	}
+	nbf = shard_map_backfill(p, pg, bf);
 	for (i = 0; i < op->nt; i++) {
 		op->t[i].needed = false;
 		for (j = 1; j < p->width && row[j] != SHARD_MAP_NONE; j++)
 			if (row[j] == op->t[i].id)
+				op->t[i].needed = true;
+		for (j = 0; !op->read && j < nbf; j++)
+			if (bf[j] == op->t[i].id)
 				op->t[i].needed = true;
 		if (!op->t[i].needed && op->t[i].busy)
 			shard_peer_cancel(&op->t[i].m);
@@ -273,20 +303,12 @@ static bool retarget_mutation(struct shard_rep *op, unsigned int *copies)
 	*copies = 1;
 	for (j = 1; j < p->width && row[j] != SHARD_MAP_NONE; j++) {
 		(*copies)++;
-		for (i = 0; i < op->nt; i++)
-			if (op->t[i].id == row[j])
-				break;
-		if (i < op->nt)
-			continue;
-		/* A member that joined: it gets the request too. */
-		if (op->nt == SHARD_MAP_WIDTH_MAX)
-			continue;	/* cannot happen: width <= max */
-		memset(&op->t[op->nt], 0, sizeof(op->t[0]));
-		op->t[op->nt].op = op;
-		op->t[op->nt].id = row[j];
-		op->t[op->nt].needed = true;
-		op->nt++;
+		add_target(op, row[j]);
 	}
+	/* Daemons being backfilled take every change too (not reads):
+	 * they do not count as copies until they are members. */
+	for (j = 0; !op->read && j < nbf; j++)
+		add_target(op, bf[j]);
 	if (*copies < p->min_size) {
 		pr_debug("pool %u PG %u has %u of min_size %u copies: holding "
 			 "writes", p->id,
@@ -422,7 +444,7 @@ struct shard_rep *shard_rep_mutation(struct shardd *d,
 				     unsigned char *buf,
 				     shard_rep_done_fn done, void *arg)
 {
-	struct shard_rep *op = op_new(d, SHARD_MAP_WIDTH_MAX, done, arg);
+	struct shard_rep *op = op_new(d, 2 * SHARD_MAP_WIDTH_MAX, done, arg);
 
 	if (!op)
 		return NULL;
@@ -450,7 +472,7 @@ struct shard_rep *shard_rep_read(struct shardd *d, const struct shard_req_h *h,
 		return NULL;
 	if (posix_memalign((void **)&buf, SHARD_BLOCK_SIZE, h->len))
 		return NULL;
-	op = op_new(d, SHARD_MAP_WIDTH_MAX, done, arg);
+	op = op_new(d, 2 * SHARD_MAP_WIDTH_MAX, done, arg);
 	if (!op) {
 		free(buf);
 		return NULL;
@@ -495,7 +517,8 @@ unsigned char *shard_rep_buf(struct shard_rep *op)
 	return op->buf;
 }
 
-/* The daemons that serve with us in PGs we are the primary of. */
+/* The daemons that serve with us in PGs we are the primary of, or are
+ * being backfilled into them. */
 static void collect_members(struct shardd *d)
 {
 	const struct shard_map *map = d->map;
@@ -521,6 +544,10 @@ static void collect_members(struct shardd *d)
 				for (j = 1; j < p->width; j++)
 					found |= row[j] == id;
 			}
+			/* Backfill targets of our PGs take changes too. */
+			for (j = 0; j < p->nr_bf && !found; j++)
+				found = p->bf[j].id == id &&
+					shard_map_row(p, p->bf[j].pg)[0] == me;
 		}
 		if (found)
 			d->members[d->nmembers++] = id;

@@ -15,8 +15,9 @@ bool shard_replica_accepts(const struct shardd *d, const struct shard_req_h *h,
 			   uint32_t from, const char **why)
 {
 	const struct shard_map_pool *p;
+	uint32_t bf[SHARD_MAP_WIDTH_MAX];
 	const uint32_t *row;
-	uint32_t pg, me = shard_store_daemon_id(d->store), j;
+	uint32_t pg, me = shard_store_daemon_id(d->store), j, n;
 
 	/* Makes durable what was acknowledged; changes no data. */
 	if (h->opcode == SHARD_OP_REP_FLUSH)
@@ -42,6 +43,11 @@ bool shard_replica_accepts(const struct shardd *d, const struct shard_req_h *h,
 	}
 	for (j = 1; j < p->width && row[j] != SHARD_MAP_NONE; j++)
 		if (row[j] == me)
+			return true;
+	/* Being backfilled: it takes the PG's changes (not its reads). */
+	n = shard_map_backfill(p, pg, bf);
+	for (j = 0; j < n && h->opcode != SHARD_OP_REP_READ; j++)
+		if (bf[j] == me)
 			return true;
 	*why = "this daemon is not a member of the PG";
 	return false;

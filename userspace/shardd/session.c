@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backfill.h"
 #include "conn.h"
 #include "log.h"
 #include "loop.h"
@@ -51,6 +52,7 @@ enum sess_req {
 	REQ_REGISTER,
 	REQ_HEARTBEAT,
 	REQ_MAP,
+	REQ_NOTE,
 };
 
 static const char *const req_name[] = {
@@ -58,6 +60,15 @@ static const char *const req_name[] = {
 	[REQ_REGISTER] = "daemon-register",
 	[REQ_HEARTBEAT] = "daemon-heartbeat",
 	[REQ_MAP] = "map-get",
+	[REQ_NOTE] = "request",
+};
+
+/* A request another part of the daemon asked for (backfill's). */
+struct note {
+	struct note *next;
+	json_t *req;
+	shard_session_note_fn done;
+	void *arg;
 };
 
 struct shard_session {
@@ -81,6 +92,8 @@ struct shard_session {
 	size_t tx_len, tx_sent;
 	char *rx;
 	size_t rx_cap, rx_len, rx_scanned;
+
+	struct note *notes, *notes_tail;	/* the head is in flight */
 
 	char last_fail[256];	/* the failure last logged */
 	bool announced_down;	/* a failure was logged since registering */
@@ -128,8 +141,26 @@ static void arm_io(struct shard_session *s, struct io_uring_sqe *sqe)
 	shard_sqe_set_ev(sqe, &ignore_ev);
 }
 
+/* Ends every note queued: the caller sends again if it still wants. */
+static void notes_fail(struct shard_session *s, const char *why)
+{
+	struct note *n = s->notes;
+
+	s->notes = s->notes_tail = NULL;
+	while (n) {
+		struct note *next = n->next;
+
+		json_decref(n->req);
+		if (n->done)
+			n->done(n->arg, why, NULL);
+		free(n);
+		n = next;
+	}
+}
+
 static void sess_close(struct shard_session *s)
 {
+	notes_fail(s, "the session with mapd closed");
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
@@ -224,6 +255,9 @@ static int build_request(struct shard_session *s)
 		break;
 	case REQ_MAP:
 		req = json_pack("{s:s}", "cmd", req_name[s->req]);
+		break;
+	case REQ_NOTE:
+		req = json_incref(s->notes->req);
 		break;
 	case REQ_NONE:
 		return -EINVAL;
@@ -333,6 +367,7 @@ static void install_map(struct shard_session *s, struct shard_map *map)
 	d->map = map;
 	d->epoch = map->epoch;
 	shard_rep_map_changed(d);
+	shard_backfill_map_changed(d);
 	shard_conn_map_changed(d);
 	pr_info("map epoch %" PRIu64 ": %zu daemons, %zu pools; daemon %u is "
 		"primary of %zu PGs", map->epoch, map->nr_daemons,
@@ -410,6 +445,26 @@ static void handle_reply(struct shard_session *s, size_t len)
 		return sess_fail(s, RETRY_BEATS, "%s: reply without a boolean "
 				 "\"ok\"", req_name[req]);
 	}
+	if (req == REQ_NOTE) {
+		struct note *n = s->notes;
+
+		e = json_object_get(msg, "error");
+		snprintf(why, sizeof(why), "%s", json_is_string(e) ?
+			 json_string_value(e) : "(no reason given)");
+		s->notes = n->next;
+		if (!s->notes)
+			s->notes_tail = NULL;
+		if (json_is_true(ok))
+			n->done(n->arg, NULL, msg);
+		else
+			n->done(n->arg, why, NULL);
+		json_decref(n->req);
+		free(n);
+		json_decref(msg);
+		msg = NULL;
+		ret = 0;
+		goto next;
+	}
 	if (!json_is_true(ok)) {
 		e = json_object_get(msg, "error");
 		/* Copied out: msg is freed before sess_fail formats. */
@@ -444,7 +499,7 @@ static void handle_reply(struct shard_session *s, size_t len)
 	json_decref(msg);
 	if (ret)
 		return;		/* the session was closed */
-
+next:
 	s->req = REQ_NONE;
 	s->rx_len = s->rx_scanned = 0;
 	if (s->rx_cap > RX_KEEP) {
@@ -556,6 +611,8 @@ static void start_next(struct shard_session *s)
 	} else if (s->want_heartbeat) {
 		s->req = REQ_HEARTBEAT;
 		s->want_heartbeat = false;
+	} else if (s->notes) {
+		s->req = REQ_NOTE;
 	} else {
 		return;
 	}
@@ -683,12 +740,42 @@ int shard_session_start(struct shardd *d,
 	return 0;
 }
 
+int shard_session_note(struct shardd *d, json_t *req,
+		       shard_session_note_fn done, void *arg)
+{
+	struct shard_session *s = d->session;
+	struct note *n;
+
+	if (!s) {
+		json_decref(req);
+		return -ENOTCONN;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		json_decref(req);
+		return -ENOMEM;
+	}
+	n->req = req;
+	n->done = done;
+	n->arg = arg;
+	if (s->notes_tail)
+		s->notes_tail->next = n;
+	else
+		s->notes = n;
+	s->notes_tail = n;
+	start_next(s);
+	return 0;
+}
+
 void shard_session_free(struct shardd *d)
 {
 	struct shard_session *s = d->session;
 
 	if (!s)
 		return;
+	/* At exit: nobody to tell. */
+	for (struct note *n = s->notes; n; n = n->next)
+		n->done = NULL;
 	sess_close(s);
 	free(s->socket_path);
 	free(s->addr);

@@ -11,8 +11,15 @@
 #define SHARDD_SESSION_H
 
 #include <stdint.h>
+#include <jansson.h>
 
 struct shardd;
+
+/* error is NULL when mapd answered ok (reply is then its answer, valid
+ * during the call), else why not (its error, or the session broke
+ * first: the caller may send again) and reply is NULL. */
+typedef void (*shard_session_note_fn)(void *arg, const char *error,
+				      json_t *reply);
 
 #define SHARD_MAPD_DEFAULT_SOCKET	"/run/shard/mapd.sock"
 #define SHARD_HEARTBEAT_MS_DEFAULT	1000U
@@ -39,6 +46,13 @@ int shard_session_start(struct shardd *d,
  * the daemon's map, fetch the map now rather than at the next
  * heartbeat. Does nothing without a session. */
 void shard_session_map_hint(struct shardd *d, uint64_t epoch);
+/*
+ * Sends req (a request object; taken) to mapd after those queued before
+ * it; done(arg, ...) follows, never from inside this call. -ENOTCONN
+ * without a session (req is freed, done does not run), -ENOMEM.
+ */
+int shard_session_note(struct shardd *d, json_t *req,
+		       shard_session_note_fn done, void *arg);
 /* After the ring is gone. */
 void shard_session_free(struct shardd *d);
 

@@ -630,3 +630,23 @@ int shard_store_close(struct shard_store *st)
 	free(st);
 	return ret;
 }
+
+void shard_store_foreach(const struct shard_store *st, uint32_t pool,
+			 void (*fn)(void *arg, const struct shard_obj *o),
+			 void *arg)
+{
+	uint32_t i;
+
+	for (i = 0; i < st->nslots; i++) {
+		const struct slot *s = &st->slots[i];
+		struct shard_obj o;
+
+		if (!s->used || s->pool != pool)
+			continue;
+		o.pool = s->pool;
+		o.volume = s->volume;
+		o.object = s->object;
+		o.order = s->order;
+		fn(arg, &o);
+	}
+}

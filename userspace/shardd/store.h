@@ -76,6 +76,15 @@ int shard_store_zero(struct shard_store *st, const struct shard_obj *obj,
 		     uint32_t off, uint32_t len, shard_store_done_fn done,
 		     void *arg);
 
+/*
+ * Calls fn for every object of pool the store holds (any order), including
+ * those whose first write is still in progress: an operation submitted
+ * later on one of them runs after that write.
+ */
+void shard_store_foreach(const struct shard_store *st, uint32_t pool,
+			 void (*fn)(void *arg, const struct shard_obj *o),
+			 void *arg);
+
 /* Makes every completed write durable (fdatasync); synchronous. */
 int shard_store_flush(struct shard_store *st);
 

@@ -903,6 +903,8 @@ static int mapd_register(struct fake_mapd *m, int timeout_ms)
 static unsigned int peer8_port;
 /* An address the maps below blocklist, if set. */
 static const char *map_block;
+/* A "backfill" list for the maps' pool, if set (a JSON text). */
+static const char *map_backfill;
 
 /*
  * A map-get reply: daemons 7 and 8, pool 1 of 16 PGs, width 1 or 2. PG
@@ -941,6 +943,10 @@ static char *map_reply(uint64_t epoch, int width, const uint32_t primary[2],
 	if (map_block)
 		json_object_set_new(json_object_get(msg, "map"), "blocklist",
 				    json_pack("[s]", map_block));
+	if (map_backfill)
+		json_object_set_new(json_array_get(json_object_get(
+			json_object_get(msg, "map"), "pools"), 0), "backfill",
+			json_loads(map_backfill, 0, NULL));
 	line = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (asprintf(&out, "%s\n", line) < 0)
@@ -1593,6 +1599,97 @@ TEST_F(session, read_from_another_copy)
 				      4096, 0, NULL, self->b, &rh));
 	EXPECT_EQ(0, memcmp(self->a + 4096, self->b, 4096));
 	EXPECT_FALSE(readable(pfd, 100));
+	close(pfd);
+	close(lfd);
+	peer8_port = 0;
+	close(fd);
+	self->fd = -1;
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
+}
+
+/*
+ * The map names daemon 8 (this test) as a backfill target of a PG of
+ * daemon 7's: 7 sends it every object of the PG, whole, in SHARD_MAX_IO
+ * REP_WRITEs, then tells mapd pg-backfilled with the PG's acting row.
+ */
+TEST_F(session, backfill)
+{
+	static const char *const extra[] = { "--heartbeat-ms", "60000", NULL };
+	static const uint32_t all_mine[2] = { 7, 7 };
+	const uint64_t mine = object_in(true);
+	const struct target cur = { .pool = 1, .volume = 9, .epoch = 5 };
+	const struct target newer = { .pool = 1, .volume = 9, .epoch = 6 };
+	struct fake_mapd *m = &self->m;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	char bf[64];
+	struct shard_reply_h rh;
+	struct shard_req_h h;
+	json_t *msg;
+	int lfd, pfd, fd, one = 1, k;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, lfd);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 4));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &sl));
+	peer8_port = ntohs(sin.sin_port);
+
+	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
+	ASSERT_EQ(0, mapd_register(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":5}\n"));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	ASSERT_EQ(0, mapd_send_map(m, 5, 1, all_mine, NULL));
+	ASSERT_TRUE(reaches_epoch(self->d.port, 5));
+	fd = self->fd = try_connect(self->d.port);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(SHARD_S_OK, hello(fd, NULL));
+	fill(self->a, 8192, 6);
+	ASSERT_EQ(SHARD_S_OK, call_to(fd, &cur, SHARD_OP_WRITE, mine, 0, 8192,
+				      0, self->a, NULL, &rh));
+
+	/* Epoch 6 names daemon 8 to join mine's PG. */
+	ASSERT_EQ(SHARD_S_OK, call_to(fd, &newer, SHARD_OP_PING, 0, 0, 0, 0,
+				      NULL, NULL, &rh));
+	ASSERT_EQ(0, mapd_expect(m, "map-get", 2000, NULL));
+	snprintf(bf, sizeof(bf), "[[%u, 8]]", shard_object_pg(9, mine, 16));
+	map_backfill = bf;
+	ASSERT_EQ(0, mapd_send_map(m, 6, 1, all_mine, NULL));
+	map_backfill = NULL;
+	pfd = peer_accept(lfd);
+	ASSERT_LE(0, pfd);
+	for (k = 0; k < 4; k++) {
+		ASSERT_EQ(0, peer_recv_req(pfd, &h, self->b));
+		EXPECT_EQ(SHARD_OP_REP_WRITE, h.opcode);
+		EXPECT_EQ(mine, h.object);
+		EXPECT_EQ(22, h.obj_order);
+		EXPECT_EQ((uint32_t)k << 20, h.offset);
+		ASSERT_EQ(SHARD_MAX_IO, h.len);
+		if (!k)
+			EXPECT_EQ(0, memcmp(self->a, self->b, 8192));
+		ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 6));
+	}
+	ASSERT_EQ(0, mapd_expect(m, "pg-backfilled", 5000, &msg));
+	EXPECT_EQ(1, json_integer_value(json_object_get(msg, "pool")));
+	EXPECT_EQ(8, json_integer_value(json_object_get(msg, "daemon")));
+	EXPECT_EQ(7, json_integer_value(json_object_get(msg, "from")));
+	do {
+		json_t *pgs = json_object_get(msg, "pgs"), *e;
+
+		ASSERT_EQ(1, json_array_size(pgs));
+		e = json_array_get(pgs, 0);
+		EXPECT_EQ(shard_object_pg(9, mine, 16),
+			  json_integer_value(json_object_get(e, "pg")));
+		EXPECT_EQ(1, json_array_size(json_object_get(e, "acting")));
+		EXPECT_EQ(7, json_integer_value(json_array_get(
+			json_object_get(e, "acting"), 0)));
+	} while (0);
+	json_decref(msg);
+	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":7,\"refused\":[]}\n"));
+
 	close(pfd);
 	close(lfd);
 	peer8_port = 0;

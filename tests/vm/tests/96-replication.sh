@@ -10,15 +10,20 @@
 #  3. "ack, kill the primary, flush": a pattern written O_DIRECT to a
 #     second volume (no flush), in an object whose primary is the daemon
 #     killed in 2, then a flush after the kill: it reads back;
-#  4. the killed daemon comes back (same id, left out of acting: no
-#     recovery yet); random writes with verification run clean; every PG
-#     is active+undersized with two members, the restarted daemon up;
-#  5. fencing: with the host's address blocklisted a write from it waits
+#  4. the killed daemon comes back: it is backfilled and rejoins every
+#     PG (active+clean, three members), and the whole volume verifies;
+#  5. four more rounds (one under the debug kernel) of kill -9 (the
+#     primary of most objects, never the same daemon twice in a row),
+#     restart and backfill, while random writes with verification run
+#     on: no error, every PG active+clean at the end (five kills in all);
+#  6. a block of the primary's copy damaged on disk reads back right,
+#     from another member's copy;
+#  7. fencing: with the host's address blocklisted a write from it waits
 #     (its connections are closed, its HELLO refused); once unblocklisted
 #     the write completes and reads back;
-#  6. one of the two acting daemons is killed too: PGs fall below
-#     min_size; reads still verify, a write waits (no completion, no
-#     error) until the device is removed with force.
+#  8. two of the three daemons are killed: PGs fall below min_size;
+#     reads still verify, a write waits (no completion, no error) until
+#     the device is removed with force.
 # Without replication, 2 and 3 fail (the new primaries hold nothing).
 . "$(dirname "$0")/../../lib/test_common.sh"
 . "$(dirname "$0")/../../lib/shard_common.sh"
@@ -32,7 +37,8 @@ done
 _shard_wait_daemons 3 || _die "three daemons did not register"
 
 POOL=rep
-VOL_MB=$(_shard_scaled 256 64)
+# Every backfill copies the whole volume (three copies on three daemons).
+VOL_MB=$(_shard_scaled 128 48)
 ACK_MB=64
 RW_IO=$(_shard_scaled 64M 16M)
 PY=/usr/bin/python3
@@ -103,12 +109,12 @@ def daemons():
 
 
 def cmd_victim():
-    """VOL: the daemon that is primary of most of VOL's objects:
-    prints ID PORT COUNT OBJECTS."""
+    """VOL [NOT]: the daemon that is primary of most of VOL's objects
+    (other than NOT): prints ID PORT COUNT OBJECTS."""
     c, n = collections.Counter(), 0
     for _, _, _, _, act in objects(ARGS[0]):
         n += 1
-        if act:
+        if act and (len(ARGS) < 2 or act[0] != int(ARGS[1])):
             c[act[0]] += 1
     best = sorted(c, key=lambda d: (-c[d], d))[0]
     print(best, daemons()[best]["port"], c[best], n)
@@ -186,7 +192,71 @@ def cmd_pgs():
     return 1 if bad or not pgs else 0
 
 
-sys.exit({"victim": cmd_victim, "object-of": cmd_object_of,
+def cmd_primary_at():
+    """VOL OFFSET: the primary of the object at OFFSET of VOL: prints ID
+    PORT."""
+    v = volume(ARGS[0])
+    _, p, acting = pool_map()
+    pg = object_pg(v["id"], int(ARGS[1]) >> v["obj_order"], p["pg_count"])
+    print(acting[pg][0], daemons()[acting[pg][0]]["port"])
+    return 0
+
+
+def cmd_store_pos():
+    """VOL OFFSET STORE: where the byte at OFFSET of VOL lies in the
+    store file STORE (userspace/shardd/store_int.h: superblock, then a
+    32-byte entry per slot, data at data_off + slot << slot_order)."""
+    import struct
+    v = volume(ARGS[0])
+    off, path = int(ARGS[1]), ARGS[2]
+    obj = off >> v["obj_order"]
+    with open(path, "rb") as f:
+        sb = f.read(128)
+        (magic, _, _, _, order, nslots, table, _, data) = struct.unpack_from(
+            "<QIIQIIQQQ", sb)
+        if magic != 0x4f54534452414853:
+            raise RuntimeError("%s: not a shard store" % path)
+        f.seek(table)
+        tbl = f.read(nslots * 32)
+    for slot in range(nslots):
+        pool, _, flags, _, vol, o = struct.unpack_from("<IBBHQQ", tbl,
+                                                       slot * 32)
+        if flags & 1 and vol == v["id"] and o == obj:
+            print(data + (slot << order) + (off & ((1 << v["obj_order"]) - 1)))
+            return 0
+    raise RuntimeError("no slot holds object %d of %s" % (obj, ARGS[0]))
+
+
+def cmd_wait_clean():
+    """N SEC: until every PG of the pool is active+clean with N members
+    and the kernel has the map's epoch; prints how long it took."""
+    n, t0 = int(ARGS[0]), time.time()
+    end, last = t0 + float(ARGS[1]), ""
+    while True:
+        try:
+            m, _, _ = pool_map()
+            pgs = q("pg", "ls", POOL)["pgs"]
+            s = q("status")
+            states = collections.Counter(g["state"] for g in pgs)
+            good = all(g["state"] == "active+clean" and
+                       len([x for x in g["acting"] if x is not None]) == n
+                       for g in pgs)
+            last = "%s, map epoch %d, kernel %s" % (
+                dict(states), m["epoch"], s.get("kernel"))
+            if good and pgs and s.get("kernel", {}).get("epoch", -1) >= m["epoch"]:
+                print("# every PG active+clean with %d members after %.1f s"
+                      % (n, time.time() - t0))
+                return 0
+        except Exception as e:
+            last = str(e)
+        if time.time() > end:
+            print("# timed out: " + last)
+            return 1
+        time.sleep(0.3)
+
+
+sys.exit({"victim": cmd_victim, "wait-clean": cmd_wait_clean, "primary-at": cmd_primary_at,
+          "store-pos": cmd_store_pos, "object-of": cmd_object_of,
           "wait": cmd_wait, "pgs": cmd_pgs}[CMD]())
 EOF
 rep() {
@@ -254,7 +324,7 @@ fio_wait() {
 seq_job=(--rw=write --bs=64k --iodepth=16)
 rw_job=(--rw=randwrite --bs=16k --iodepth=16 --io_size="$RW_IO")
 
-ktap_plan 6
+ktap_plan 8
 
 _shardctl pool create "$POOL" --size 3 --min-size 2 --failure-domain daemon \
 	>/dev/null || _die "pool create failed"
@@ -341,7 +411,22 @@ t_ack_flush() {
 }
 ktap_test ack-kill-primary-flush-reads-back t_ack_flush
 
-t_restart_rw() {
+# The copies the daemons made while backfilling, summed from their logs.
+backfill_totals() {
+	cat "$SHARD_T"/d*.log | awk '/backfill of .* done:/ {
+			for (i = 1; i <= NF; i++) {
+				if ($(i + 1) == "objects,") o += $i
+				if ($(i + 1) == "MiB") m += $i
+			}
+		}
+		END { printf "%d objects, %d MiB", o, m }'
+}
+
+clean_wait=$(_shard_scaled 120 400)
+
+# The killed daemon comes back: it is backfilled with everything it
+# missed and rejoins every PG; the data still verifies.
+t_restart_backfill() {
 	local rc=0
 	_shard_daemon "$vname"
 	rep wait "$victim" up 30 || rc=1
@@ -353,15 +438,81 @@ t_restart_rw() {
 			ktap_diag "the flush still waits with daemon $victim back"
 		fi
 	fi
-	t0=$SECONDS
-	fio_job fio-rw.log "${rw_job[@]}" --do_verify=1 --verify_backlog=256 ||
-		{ diag_state "randwrite+verify after restart failed"; rc=1; }
-	ktap_diag "randwrite+verify of $RW_IO: $((SECONDS - t0)) s"
-	rep pgs undersized 2 "$victim" ||
-		{ diag_state "PGs not active+undersized without daemon $victim"; rc=1; }
+	rep wait-clean 3 "$clean_wait" ||
+		{ diag_state "daemon $victim did not rejoin every PG"; return 1; }
+	ktap_diag "backfilled so far: $(backfill_totals)"
+	fio_job fio-verify2.log "${seq_job[@]}" --verify_only=1 ||
+		{ diag_state "verify after the backfill failed"; rc=1; }
 	return $rc
 }
-ktap_test restart-stays-out-randwrite-verify t_restart_rw
+ktap_test restart-backfills-and-rejoins t_restart_backfill
+
+# Kill, restart and backfill four more times (once under the debug
+# kernel, which is about three times slower), each time the primary of
+# most objects among the daemons not killed last, while random writes
+# with verification run without a stop: they end with no error, and
+# every PG with three members.
+t_repeated_kills() {
+	local rc=0 i who=$victim port name loops=0 rounds
+	rounds=$(_shard_scaled 4 1)
+	rm -f "$SHARD_T/stop-rw"
+	(
+		while [ ! -f "$SHARD_T/stop-rw" ]; do
+			fio_job fio-loop.log "${rw_job[@]}" --do_verify=1 \
+				--verify_backlog=128 || exit 1
+			echo >>"$SHARD_T/rw-loops"
+		done
+	) &
+	local loop_pid=$!
+	for ((i = 1; i <= rounds; i++)); do
+		read -r who port _ < <(rep victim data "$who")
+		name=$(name_of_port "$port")
+		ktap_diag "kill $i: -9 $name (daemon $who)"
+		_shard_kill "$name" 9
+		rep wait "$who" down 30 || { diag_state "daemon $who still mapped"; rc=1; }
+		sleep 1
+		_shard_daemon "$name"
+		rep wait-clean 3 "$clean_wait" ||
+			{ diag_state "not clean after kill $i"; rc=1; break; }
+	done
+	touch "$SHARD_T/stop-rw"
+	if _wait_for "! kill -0 $loop_pid 2>/dev/null" "$(_shard_scaled 240 600)"; then
+		wait "$loop_pid" || { ktap_diag "random writes with verification failed"; rc=1; }
+	else
+		ktap_diag "the random write loop did not stop"
+		rc=1
+	fi
+	loops=$(wc -l <"$SHARD_T/rw-loops" 2>/dev/null || echo 0)
+	ktap_diag "$loops clean passes of randwrite+verify ($RW_IO each) across the kills"
+	ktap_diag "backfilled in all: $(backfill_totals)"
+	[ "$loops" -gt 0 ] || rc=1
+	return $rc
+}
+ktap_test repeated-kills-fio-verify-all-clean t_repeated_kills
+
+# A block of the primary's copy damaged on disk: a read of it is served
+# from another member's copy, right, and the primary says so.
+t_corrupt_copy() {
+	local off=$((40 << 20)) prim pport pname pos rc=0
+	dd if="$SHARD_T/pattern" of="$ack" bs=64k count=1 seek=$((off >> 16)) \
+		oflag=direct 2>/dev/null || { ktap_diag "write failed"; return 1; }
+	read -r prim pport < <(rep primary-at ack "$off")
+	pname=$(name_of_port "$pport")
+	pos=$(rep store-pos ack "$off" "$SHARD_T/$pname/shard.store") ||
+		{ ktap_diag "cannot find the object in $pname's store"; return 1; }
+	printf 'damaged damaged!' | dd of="$SHARD_T/$pname/shard.store" bs=1 \
+		seek=$((pos + 100)) conv=notrunc 2>/dev/null
+	ktap_diag "damaged daemon $prim's copy ($pname) at store byte $((pos + 100))"
+	cmp <(dd if="$ack" bs=64k skip=$((off >> 16)) count=1 iflag=direct 2>/dev/null) \
+		<(head -c 65536 "$SHARD_T/pattern") >/dev/null ||
+		{ ktap_diag "the read did not return the data written"; rc=1; }
+	grep -q "our copy failed its checksum; read served from daemon" \
+		"$SHARD_T/$pname.log" ||
+		{ ktap_diag "$pname did not serve the read from another copy"; rc=1; }
+	[ $rc = 0 ] || diag_state "corrupt copy"
+	return $rc
+}
+ktap_test damaged-copy-read-from-another t_corrupt_copy
 
 # Fencing: with this host's address blocklisted, the daemons close the
 # kernel's connections and refuse its HELLO, so a write neither completes
@@ -404,13 +555,16 @@ ktap_test blocklisted-client-writes-refused t_blocklist
 # and the device removed with force, which fails it; nothing is left
 # blocked for the teardown.
 t_below_min() {
-	local second sport scount sname dd_pid dd_rc rc=0
-	read -r second sport scount _ < <(rep victim data)
-	sname=$(name_of_port "$sport")
-	[ -n "$sname" ] || { diag_state "no primary to kill"; return 1; }
-	ktap_diag "kill -9 $sname (daemon $second, primary of $scount objects)"
-	_shard_kill "$sname" 9
-	rep wait "$second" down 30 || { diag_state "daemon $second still mapped"; rc=1; }
+	local second sport scount sname dd_pid dd_rc rc=0 n
+	for n in 1 2; do
+		read -r second sport scount _ < <(rep victim data)
+		sname=$(name_of_port "$sport")
+		[ -n "$sname" ] || { diag_state "no primary to kill"; return 1; }
+		ktap_diag "kill -9 $sname (daemon $second, primary of $scount objects)"
+		_shard_kill "$sname" 9
+		rep wait "$second" down 30 ||
+			{ diag_state "daemon $second still mapped"; rc=1; }
+	done
 	_shardctl pg ls "$POOL" | awk 'NR > 1 { print $3 }' | sort | uniq -c |
 		sed 's/^ */# states: /'
 	fio_job fio-readonly.log "${rw_job[@]}" --verify_only=1 ||
