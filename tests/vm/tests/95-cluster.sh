@@ -221,8 +221,11 @@ t_host_loss() {
 	p2moved=$(_cluster_get h1 "' '.join(p['pgid'] for p in j['pgs'] if p['acting'][0] in [$ids])" pg ls p2) || return 1
 	p1on3=$(_cluster_get h1 "' '.join(p['pgid'] for p in j['pgs'] if p['acting'][0] in [$ids])" pg ls p1) || return 1
 	ktap_diag "h3's daemons: $ids; its p1 PGs: $(wc -w <<<"$p1on3"), p2 primaries: $(wc -w <<<"$p2moved")"
+	etcd_leader_h1
 	# A verifying reader of the whole volume, slowed down so that it
 	# still runs when h3 is back (about 12 s of I/O without the outage).
+	# It starts just before the kill: a slow machine must not let it
+	# finish first.
 	rate=$((VOL_MB * 1024 / 12))k
 	fio --name=reader --filename="$dev" --ioengine=libaio --direct=1 \
 		--iodepth=16 --rw=read --bs=256k --size="$VOL" --rate="$rate" \
@@ -230,8 +233,6 @@ t_host_loss() {
 	fpid=$!
 	sleep 1
 	kill -0 $fpid 2>/dev/null || { ktap_diag "the reader ended early"; fio_check reader 1; return 1; }
-
-	etcd_leader_h1
 	e0=$(_cluster_kernel_epoch)
 	_cluster_epochs_start
 	_cluster_mark "kill -9 h3 (etcd's leader is $(_cluster_etcd_leader))"
