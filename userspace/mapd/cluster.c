@@ -11,6 +11,7 @@
 #include "../etcd/etcd.h"
 #include "cluster.h"
 #include "cluster_doc.h"
+#include "place.h"
 #include "cluster_int.h"
 #include "log.h"
 #include "mapd.h"
@@ -289,10 +290,14 @@ int cluster_start(struct mapd *m, const struct mapd_cluster_opts *o)
 		goto fail;
 	}
 	m->cl = cl;
+	/* pg-backfilled is not taken in a cluster yet: name no targets,
+	 * or every primary would copy PGs over and over for nothing. */
+	mapd_backfill_allow(false);
 	cluster_join(m);
 	ret = cluster_watch_start(m);
 	if (ret) {
 		m->cl = NULL;
+		mapd_backfill_allow(true);
 		goto fail;
 	}
 	return 0;
@@ -338,6 +343,7 @@ void cluster_stop(struct mapd *m)
 		etcd_lease_revoke(cl->e, cl->lease);
 	cluster_free(cl);
 	m->cl = NULL;
+	mapd_backfill_allow(true);
 }
 
 const char *cluster_name(struct mapd *m)

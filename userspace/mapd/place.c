@@ -273,6 +273,14 @@ static bool row_has(const uint32_t *row, uint32_t n, uint32_t id)
 	return false;
 }
 
+/* One mapd per process: its mode, not a state's. */
+static bool backfill_allowed = true;
+
+void mapd_backfill_allow(bool on)
+{
+	backfill_allowed = on;
+}
+
 uint32_t mapd_backfill_targets(const struct mapd_state *st,
 			       const struct mapd_pool *p, uint32_t pg,
 			       uint32_t *out)
@@ -283,7 +291,8 @@ uint32_t mapd_backfill_targets(const struct mapd_state *st,
 	uint32_t j, n = 0;
 
 	/* A pool without volumes holds no data: acting follows placement. */
-	if (!p->nvols || !p->acting || !p->table || pg >= p->pg_count)
+	if (!backfill_allowed || !p->nvols || !p->acting || !p->table ||
+	    pg >= p->pg_count)
 		return 0;
 	acting = &p->acting[at];
 	want = &p->table[at];

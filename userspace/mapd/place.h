@@ -51,6 +51,8 @@ bool mapd_pool_takes(const struct mapd_pool *p, const struct mapd_daemon *d);
  * (someone to copy from). Returns how many (at most p->size), written to
  * out. Derived from the tables, never saved.
  */
+/* Whether backfill targets are named at all (not in a cluster yet). */
+void mapd_backfill_allow(bool on);
 uint32_t mapd_backfill_targets(const struct mapd_state *st,
 			       const struct mapd_pool *p, uint32_t pg,
 			       uint32_t *out);
