@@ -46,6 +46,15 @@
  * in which the PG's members last changed; otherwise it answers STALE
  * and changes nothing. Client opcodes on a peer connection, and REP_
  * opcodes on a client connection, are protocol errors.
+ *
+ * Scrub, from a PG's primary to its members (same rule; neither changes
+ * data): REP_LIST names the objects of PG h.offset of the pool that the
+ * member holds, in (volume, object) order from (h.volume, h.object) on,
+ * as an array of struct shard_list_entry of at most h.len bytes (fewer
+ * than asked: the list is complete). REP_DIGEST (offset and len 0)
+ * answers struct shard_digest for one object, read after every change
+ * the member got before it; with SHARD_F_DIGEST_DATA it reads the whole
+ * object, checking every block's crc.
  */
 #ifndef _SHARD_PROTO_H
 #define _SHARD_PROTO_H
@@ -76,12 +85,15 @@ enum shard_op {
 	SHARD_OP_REP_ZERO	= 10,
 	SHARD_OP_REP_FLUSH	= 11,
 	SHARD_OP_REP_READ	= 12,
+	SHARD_OP_REP_LIST	= 13,
+	SHARD_OP_REP_DIGEST	= 14,
 	__SHARD_OP_MAX
 };
 
 /* Request flags. */
 #define SHARD_F_FUA		(1U << 0)	/* durable before the reply */
-#define SHARD_F_ALL		SHARD_F_FUA
+#define SHARD_F_DIGEST_DATA	(1U << 1)	/* REP_DIGEST reads the data */
+#define SHARD_F_ALL		(SHARD_F_FUA | SHARD_F_DIGEST_DATA)
 
 /* Reply status: 0 or one of these. */
 enum shard_status {
@@ -143,6 +155,25 @@ struct shard_peer_hello {
 	__le64 reserved[3];
 };
 
+/* REP_LIST reply entries. */
+struct shard_list_entry {
+	__le64 volume;
+	__le64 object;
+	__u8 obj_order;
+	__u8 reserved[7];
+};
+
+/* REP_DIGEST reply payload. */
+struct shard_digest {
+	__le32 flags;		/* SHARD_DIGEST_* */
+	__le32 data_crc;	/* crc32c of the object's bytes (DATA) */
+	__le64 reserved[3];
+};
+
+#define SHARD_DIGEST_EXISTS	(1U << 0)	/* the member holds it */
+#define SHARD_DIGEST_DATA	(1U << 1)	/* data_crc is set */
+#define SHARD_DIGEST_BADCRC	(1U << 2)	/* a block failed its crc */
+
 #define SHARD_HDR_SIZE		64
 #define SHARD_HDR_CRC_LEN	60
 
@@ -158,6 +189,8 @@ SHARD_PROTO_ASSERT(sizeof(struct shard_req) == SHARD_HDR_SIZE, "req size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_reply) == SHARD_HDR_SIZE, "reply size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_hello) == 32, "hello size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_peer_hello) == 32, "peer hello size");
+SHARD_PROTO_ASSERT(sizeof(struct shard_list_entry) == 24, "list entry size");
+SHARD_PROTO_ASSERT(sizeof(struct shard_digest) == 32, "digest size");
 
 /* True when an opcode's request carries a payload. */
 static inline int shard_op_has_req_payload(unsigned int op)
@@ -170,7 +203,8 @@ static inline int shard_op_has_req_payload(unsigned int op)
 static inline int shard_op_has_reply_payload(unsigned int op)
 {
 	return op == SHARD_OP_READ || op == SHARD_OP_HELLO ||
-	       op == SHARD_OP_PEER_HELLO || op == SHARD_OP_REP_READ;
+	       op == SHARD_OP_PEER_HELLO || op == SHARD_OP_REP_READ ||
+	       op == SHARD_OP_REP_LIST || op == SHARD_OP_REP_DIGEST;
 }
 
 #endif /* _SHARD_PROTO_H */

@@ -94,9 +94,11 @@ _shard_daemon() {
 	port=${_shard_port[$name]:-$((7410 + ${#_shard_port[@]}))}
 	_shard_port[$name]=$port
 	mkdir -p "$SHARD_T/$name"
+	# SHARD_DAEMON_ARGS: options for every daemon (experiments).
+	# shellcheck disable=SC2086
 	"$SHARD_BIN/userspace/shardd/shardd" --store "$SHARD_T/$name" \
 		--size 4G --listen 127.0.0.1 --port "$port" \
-		--mapd "$SHARD_SOCK" --foreground "$@" \
+		--mapd "$SHARD_SOCK" --foreground ${SHARD_DAEMON_ARGS:-} "$@" \
 		>>"$SHARD_T/$name.log" 2>&1 &
 	_shard_pid[$name]=$!
 	_wait_for "_shard_port_open $port" 20 ||

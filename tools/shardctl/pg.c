@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* shardctl pg ls [POOL] */
+/* shardctl pg ls [POOL] (pg scrub, pg deep-scrub: scrub.c) */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -25,9 +25,10 @@ int pg_ls_request(int argc, char **argv, json_t **req, char *err)
 	return 0;
 }
 
-static void print_ls(json_t *reply)
+void pg_ls_print(json_t *reply)
 {
 	json_t *pgs = json_object_get(reply, "pgs"), *pg;
+	bool errors = false;
 	struct table *t;
 	size_t i;
 
@@ -35,16 +36,30 @@ static void print_ls(json_t *reply)
 		printf("no placement groups\n");
 		return;
 	}
-	t = table_new(6, "PG", "POOL", "STATE", "UP", "ACTING", "PRIMARY");
+	/* The errors column only when some PG has any. */
+	json_array_foreach(pgs, i, pg)
+		errors |= jnum(pg, "scrub_errors") > 0;
+	if (errors)
+		t = table_new(8, "PG", "POOL", "STATE", "UP", "ACTING",
+			      "PRIMARY", "LAST SCRUB", "ERRORS");
+	else
+		t = table_new(7, "PG", "POOL", "STATE", "UP", "ACTING",
+			      "PRIMARY", "LAST SCRUB");
 	json_array_foreach(pgs, i, pg) {
 		json_t *up = json_object_get(pg, "up");
 		json_t *acting = json_object_get(pg, "acting");
 		char *u = format_ids(up, 0, json_array_size(up));
 		char *a = format_ids(acting, 0, json_array_size(acting));
 		char *p = json_text(json_object_get(pg, "primary"));
+		char last[64], errs[24] = "";
 
+		format_scrub_time(json_object_get(pg, "last_scrub"), last,
+				  sizeof(last));
+		if (jnum(pg, "scrub_errors") > 0)
+			snprintf(errs, sizeof(errs), "%lld",
+				 jnum(pg, "scrub_errors"));
 		table_row(t, jstr(pg, "pgid"), jstr(pg, "pool"),
-			  jstr(pg, "state"), u, a, p);
+			  jstr(pg, "state"), u, a, p, last, errs);
 		free(u);
 		free(a);
 		free(p);
@@ -54,5 +69,5 @@ static void print_ls(json_t *reply)
 
 int pg_ls_main(int argc, char **argv)
 {
-	return run_subcommand(argc, argv, pg_ls_request, print_ls);
+	return run_subcommand(argc, argv, pg_ls_request, pg_ls_print);
 }

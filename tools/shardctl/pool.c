@@ -4,6 +4,7 @@
  *			[--failure-domain LEVEL] [--pgs P]
  * shardctl pool ls
  * shardctl pool rm NAME
+ * (shardctl pool scrub: scrub.c)
  */
 #include <linux/shard.h>
 #include <errno.h>
@@ -233,6 +234,12 @@ void print_capped_warnings(json_t *pools)
 
 	json_array_foreach(pools, i, p)
 		warn_capped(p);
+	json_array_foreach(pools, i, p)
+		if (jnum(p, "inconsistent_pgs") > 0)
+			printf("warning: pool %s has %lld inconsistent PG%s: a scrub found copies it could not repair (see 'shardctl pg ls %s')\n",
+			       jstr(p, "name") ?: "?", jnum(p, "inconsistent_pgs"),
+			       jnum(p, "inconsistent_pgs") == 1 ? "" : "s",
+			       jstr(p, "name") ?: "?");
 }
 
 static void print_created(json_t *reply)

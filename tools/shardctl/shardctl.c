@@ -23,6 +23,8 @@ static const struct subcommand pool_commands[] = {
 	CMD("ls", pool_ls_main, "",
 	    "list pools: copies, PGs, usable space, PG states"),
 	CMD("rm", pool_rm_main, "NAME", "remove a pool that has no volumes"),
+	CMD("scrub", pool_scrub_main, "NAME [--deep]",
+	    "scrub every PG of a pool"),
 	{ 0 }
 };
 
@@ -53,7 +55,11 @@ static const struct subcommand client_commands[] = {
 
 static const struct subcommand pg_commands[] = {
 	CMD("ls", pg_ls_main, "[POOL]",
-	    "list placement groups: up and acting sets, state"),
+	    "list placement groups: up and acting sets, state, last scrub"),
+	CMD("scrub", pg_scrub_main, "PGID",
+	    "have a PG's primary compare its copies and repair bad ones"),
+	CMD("deep-scrub", pg_deep_scrub_main, "PGID",
+	    "scrub a PG reading every copy's data in full"),
 	{ 0 }
 };
 

@@ -54,6 +54,9 @@ int daemon_out_main(int argc, char **argv);
 int daemon_in_main(int argc, char **argv);
 int daemon_rm_main(int argc, char **argv);
 int pg_ls_main(int argc, char **argv);
+int pg_scrub_main(int argc, char **argv);
+int pg_deep_scrub_main(int argc, char **argv);
+int pool_scrub_main(int argc, char **argv);
 int map_show_main(int argc, char **argv);
 int cluster_create_main(int argc, char **argv);
 int cluster_join_main(int argc, char **argv);
@@ -77,6 +80,9 @@ int daemon_out_request(int argc, char **argv, json_t **req, char *err);
 int daemon_in_request(int argc, char **argv, json_t **req, char *err);
 int daemon_rm_request(int argc, char **argv, json_t **req, char *err);
 int pg_ls_request(int argc, char **argv, json_t **req, char *err);
+int pg_scrub_request(int argc, char **argv, json_t **req, char *err);
+int pg_deep_scrub_request(int argc, char **argv, json_t **req, char *err);
+int pool_scrub_request(int argc, char **argv, json_t **req, char *err);
 int map_show_request(int argc, char **argv, json_t **req, char *err);
 int cluster_create_request(int argc, char **argv, json_t **req, char *err);
 int cluster_join_request(int argc, char **argv, json_t **req, char *err);
@@ -148,8 +154,20 @@ char *format_ids(json_t *ids, size_t from, size_t n);
 /* Tables shared by status and the pool and daemon commands. */
 void print_daemon_table(json_t *daemons, bool connected);
 void print_pool_table(json_t *pools);
-/* A warning line per daemon a pool cannot fill in proportion. */
+/*
+ * A warning line per daemon a pool cannot fill in proportion, and per
+ * pool with PGs a scrub found inconsistent.
+ */
 void print_capped_warnings(json_t *pools);
+/* The text of "pg ls" for its reply. */
+void pg_ls_print(json_t *reply);
+/* The text of "pg scrub", "pg deep-scrub" and "pool scrub". */
+void pg_scrub_print(json_t *reply);
+void pool_scrub_print(json_t *reply);
+/* POOL.PG as "pg ls" shows it: decimal pool id, a dot, the PG in hex. */
+bool valid_pgid(const char *s);
+/* Unix seconds as "2026-11-23 21:04" (local time); "never" for null. */
+void format_scrub_time(json_t *v, char *buf, size_t len);
 /* The text of "status" for its reply (status_main's printer). */
 void status_print(json_t *reply);
 /* The text of "client ls": one address a line, or that there is none. */

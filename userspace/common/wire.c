@@ -126,7 +126,20 @@ int shard_req_check(const struct shard_req_h *h, const char **why)
 {
 	uint64_t obj_size;
 
+	if ((h->flags & SHARD_F_DIGEST_DATA) &&
+	    h->opcode != SHARD_OP_REP_DIGEST)
+		return bad(why, "DIGEST_DATA flag on another opcode");
 	switch (h->opcode) {
+	case SHARD_OP_REP_LIST:
+		if (h->len < sizeof(struct shard_list_entry) ||
+		    h->len % sizeof(struct shard_list_entry))
+			return bad(why, "REP_LIST length not a multiple of an "
+				   "entry");
+		return 0;
+	case SHARD_OP_REP_DIGEST:
+		if (h->offset || h->len)
+			return bad(why, "REP_DIGEST with a range");
+		break;
 	case SHARD_OP_READ:
 	case SHARD_OP_WRITE:
 	case SHARD_OP_DISCARD:
@@ -172,6 +185,8 @@ const char *shard_op_name(unsigned int op)
 		[SHARD_OP_REP_ZERO] = "REP_ZERO",
 		[SHARD_OP_REP_FLUSH] = "REP_FLUSH",
 		[SHARD_OP_REP_READ] = "REP_READ",
+		[SHARD_OP_REP_LIST] = "REP_LIST",
+		[SHARD_OP_REP_DIGEST] = "REP_DIGEST",
 	};
 
 	if (op >= __SHARD_OP_MAX || !names[op])

@@ -68,6 +68,12 @@ static int rebuild(struct mapd *m)
 			return ret;
 		}
 	}
+	/* Every mapd names the backfill targets the leader wrote. */
+	ret = mapd_backfill_publish(cl->map);
+	if (ret) {
+		state_free(&st);
+		return ret;
+	}
 	for (i = 0; i < st.ndaemons; i++) {
 		struct mapd_daemon *d = &st.daemons[i];
 		struct mapd_daemon *old = state_daemon(&m->st, d->id);
@@ -124,6 +130,7 @@ void cluster_refresh(struct mapd *m)
 	cluster_reachable(cl);
 	cl->nalive = 0;
 	cl->nmapds = 0;
+	cl->bf_seen = false;
 	cluster_reports_begin(cl);
 	for (i = 0; i < n; i++) {
 		const struct etcd_kv *kv = &kvs[i];
@@ -168,6 +175,10 @@ void cluster_refresh(struct mapd *m)
 				 "%s", k + 6);
 		} else if (!strncmp(k, "reports/", 8)) {
 			cluster_note_report(cl, k + 8, kv);
+		} else if (!strncmp(k, "backfill/", 9)) {
+			cl->bf_seen = true;
+		} else if (!strncmp(k, "backfilled/", 11)) {
+			cluster_backfill_note_done(m, k + 11);
 		}
 	}
 	etcd_kvs_free(kvs, n);
@@ -192,8 +203,10 @@ void cluster_refresh(struct mapd *m)
 			cluster_used(cl, &m->st.daemons[i]);
 	}
 	cluster_refute(m);
-	if (cl->leader)
+	if (cl->leader) {
 		cluster_lead(m);
+		cluster_backfill_serve(m);
+	}
 }
 
 static int upload(struct mapd *m)
@@ -290,14 +303,11 @@ int cluster_start(struct mapd *m, const struct mapd_cluster_opts *o)
 		goto fail;
 	}
 	m->cl = cl;
-	/* pg-backfilled is not taken in a cluster yet: name no targets,
-	 * or every primary would copy PGs over and over for nothing. */
-	mapd_backfill_allow(false);
 	cluster_join(m);
 	ret = cluster_watch_start(m);
 	if (ret) {
 		m->cl = NULL;
-		mapd_backfill_allow(true);
+		mapd_backfill_publish(NULL);
 		goto fail;
 	}
 	return 0;
@@ -343,7 +353,7 @@ void cluster_stop(struct mapd *m)
 		etcd_lease_revoke(cl->e, cl->lease);
 	cluster_free(cl);
 	m->cl = NULL;
-	mapd_backfill_allow(true);
+	mapd_backfill_publish(NULL);
 }
 
 const char *cluster_name(struct mapd *m)

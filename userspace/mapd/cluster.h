@@ -15,6 +15,9 @@
  *   reports/ID/NAME  mapd NAME cannot reach daemon ID, bound to NAME's
  *                lease; counts until alive/ID is written again (see
  *                cluster_report.c)
+ *   backfill/REQ, backfilled/REQ  a pg-backfilled request for the
+ *                leader and its answer, bound to the asking mapd's lease
+ *                (see cluster_backfill.c)
  *
  * etcd calls are made from the main loop with a short timeout; the watch
  * runs in a thread of its own and only wakes the main loop up.
@@ -55,6 +58,29 @@ void cluster_tick(struct mapd *m);
  * caller runs its command again.
  */
 int cluster_commit(struct mapd *m, json_t *snap, char *err, size_t errlen);
+
+/*
+ * The leader writes m->st's tables (changed since snap, which it
+ * consumes) as the next map epoch; m->st is then etcd's, that epoch's
+ * when it was written. -EAGAIN when another write won or we no longer
+ * lead (run the command again), else -errno with err set.
+ */
+int cluster_commit_map(struct mapd *m, json_t *snap, char *err,
+		       size_t errlen);
+
+/*
+ * pg-backfilled on a mapd that does not lead: puts the request under
+ * backfill/ for the leader, which applies it (mapd_backfilled) and puts
+ * its answer under backfilled/; waits for it for CLUSTER_BACKFILL_WAIT_MS
+ * at most (keeping our lease), and withdraws the request if it is not
+ * answered by then (-ETIMEDOUT: the daemon tries again with the next
+ * map). reply gets the leader's "epoch" and "refused".
+ */
+#define CLUSTER_BACKFILL_WAIT_MS	3000
+int cluster_backfill_ask(struct mapd *m, json_t *req, json_t *reply,
+			 char *err, size_t errlen);
+/* Whether this mapd is in a cluster and does not lead it. */
+bool cluster_follows(struct mapd *m);
 
 /* A local daemon's heartbeat: keeps its alive key. */
 void cluster_heartbeat(struct mapd *m, uint32_t id, uint64_t used);

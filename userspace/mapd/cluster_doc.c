@@ -21,6 +21,7 @@
 
 #include "../common/b64.h"
 #include "cluster_doc.h"
+#include "place.h"
 
 json_t *cluster_config_json(const struct mapd_state *st)
 {
@@ -59,6 +60,29 @@ static json_t *table_b64(const uint32_t *t, size_t n)
 	return s;
 }
 
+/* [[pg, daemon], ...]: the backfill targets the leader names. */
+static json_t *backfill_json(const struct mapd_state *st,
+			     const struct mapd_pool *p)
+{
+	uint32_t targets[SHARD_MAX_WIDTH], pg, j, n;
+	json_t *a = json_array();
+
+	for (pg = 0; a && p->size <= SHARD_MAX_WIDTH && pg < p->pg_count;
+	     pg++) {
+		n = mapd_backfill_derive(st, p, pg, targets);
+		for (j = 0; j < n; j++) {
+			json_t *pair = json_pack("[I, I]", (json_int_t)pg,
+						 (json_int_t)targets[j]);
+
+			if (!pair || json_array_append_new(a, pair)) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+	}
+	return a;
+}
+
 json_t *cluster_map_json(const struct mapd_state *st)
 {
 	json_t *daemons = json_array(), *pools = json_array(), *o;
@@ -93,6 +117,16 @@ json_t *cluster_map_json(const struct mapd_state *st)
 			      "max_dev", p->max_dev,
 			      "empty_slots", (json_int_t)p->empty_slots,
 			      "capped", capped);
+		/* Absent when empty, as in maps written before backfill. */
+		t = o ? backfill_json(st, p) : NULL;
+		if (t && json_array_size(t))
+			json_object_set_new(o, "backfill", t);
+		else
+			json_decref(t);
+		if (o && !t) {
+			json_decref(o);
+			o = NULL;
+		}
 		if (!o || json_array_append_new(pools, o))
 			goto fail;
 	}

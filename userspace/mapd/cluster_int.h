@@ -100,6 +100,11 @@ struct mapd_cluster {
 	struct cluster_mine *mine;	/* reports we stand by */
 	size_t nmine;
 
+	/* pg-backfilled through etcd (cluster_backfill.c) */
+	bool bf_seen;			/* a request key at the last refresh */
+	bool bf_serving;		/* the leader answers them now */
+	uint32_t bf_seq;		/* our requests' numbers */
+
 	int pipe[2];			/* watch -> main loop */
 	pthread_t thread;
 	bool thread_running;
@@ -148,6 +153,17 @@ void cluster_refute(struct mapd *m);
 double cluster_refute_age(struct mapd *m);
 /* Leader: places from config and liveness, writes a new map if needed. */
 void cluster_lead(struct mapd *m);
+
+/* Renews our lease when due, or takes a new one (cluster_live.c). */
+void cluster_keep_lease(struct mapd_cluster *cl);
+
+/*
+ * pg-backfilled in a cluster (cluster_backfill.c). A refresh notes the
+ * backfilled/NAME keys (rest: NAME): ours are answers nobody waits for
+ * any more. The leader then answers the backfill/NAME requests.
+ */
+void cluster_backfill_note_done(struct mapd *m, const char *rest);
+void cluster_backfill_serve(struct mapd *m);
 
 int cluster_watch_start(struct mapd *m);
 void cluster_watch_stop(struct mapd *m);

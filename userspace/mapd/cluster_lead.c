@@ -77,7 +77,13 @@ static bool mark_out(struct mapd *m)
 	return true;
 }
 
-void cluster_lead(struct mapd *m)
+/*
+ * Writes the map of m->st, placed again with the liveness we see, with
+ * the next epoch (*epoch), unless it says what the current one does (1).
+ * -ECANCELED when someone wrote before us or we are no longer leader
+ * (refreshed: m->st is etcd's), -EIO while etcd does not answer.
+ */
+static int write_map(struct mapd *m, uint64_t *epoch)
 {
 	struct mapd_cluster *cl = m->cl;
 	struct mapd_state st;
@@ -87,31 +93,38 @@ void cluster_lead(struct mapd *m)
 	size_t i;
 	int ret;
 
-	if (!cl->leader || !cl->joined || !cl->config || cl->lead_depth > 1)
-		return;
-	if (mark_out(m))
-		return;		/* the config changed: placed from there */
-
 	/* Our state is config + the current map: tables to move from. */
 	snap = mapd_snapshot(m);
 	ret = snap ? state_from_json(&st, snap, err, sizeof(err)) : -ENOMEM;
 	json_decref(snap);
 	if (ret) {
 		log_err("leader: cannot copy the state: %s", err);
-		return;
+		return ret;
 	}
 	for (i = 0; i < st.ndaemons; i++)
 		st.daemons[i].up = cluster_is_up(m, st.daemons[i].id);
+	ret = -ENOMEM;
 	if (mapd_place(&st) < 0)
 		goto out;
 	map = cluster_map_json(&st);
 	if (!map)
 		goto out;
+	ret = 1;
 	if (cl->map && !cl->map_unreadable && cluster_map_same(map, cl->map))
 		goto out;	/* nothing to say */
 
-	st.epoch = cl->map ? m->st.epoch + 1 : st.epoch;
+	/* One past the map the CAS below is against: no two maps can
+	 * carry the same epoch, whatever our state says. */
+	if (cl->map) {
+		json_int_t base = json_integer_value(json_object_get(cl->map,
+								     "epoch"));
+
+		st.epoch = m->st.epoch + 1;
+		if (base >= 0 && (uint64_t)base >= m->st.epoch)
+			st.epoch = (uint64_t)base + 1;
+	}
 	json_object_set_new(map, "epoch", json_integer(st.epoch));
+	ret = -ENOMEM;
 	doc = json_dumps(map, JSON_COMPACT);
 	if (!doc)
 		goto out;
@@ -128,12 +141,73 @@ void cluster_lead(struct mapd *m)
 	}
 	if (ret) {
 		cluster_unreachable(cl, "writing the map");
+		ret = -EIO;
 		goto out;
 	}
 	log_info("leader: wrote map epoch %llu", (unsigned long long)st.epoch);
+	*epoch = st.epoch;
 	/* The watch brings it back to every mapd, us included. */
 out:
 	free(doc);
 	json_decref(map);
 	state_free(&st);
+	return ret;
+}
+
+void cluster_lead(struct mapd *m)
+{
+	struct mapd_cluster *cl = m->cl;
+	uint64_t epoch;
+
+	if (!cl->leader || !cl->joined || !cl->config || cl->lead_depth > 1)
+		return;
+	if (mark_out(m))
+		return;		/* the config changed: placed from there */
+	write_map(m, &epoch);
+}
+
+int cluster_commit_map(struct mapd *m, json_t *snap, char *err,
+		       size_t errlen)
+{
+	struct mapd_cluster *cl = m->cl;
+	uint64_t epoch;
+	int ret;
+
+	if (!snap) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!cl->leader || !cl->joined || !cl->config) {
+		mapd_restore(m, snap);
+		json_decref(snap);
+		/* Run again: it goes to the leader then. */
+		snprintf(err, errlen, "no longer the leader");
+		return -EAGAIN;
+	}
+	/* A refresh inside (a lost race) must not lead with our change. */
+	cl->lead_depth++;
+	ret = write_map(m, &epoch);
+	cl->lead_depth--;
+	/*
+	 * What we wrote comes back from etcd; what we did not, goes. The
+	 * state is made again from etcd's documents whatever happened: a
+	 * race lost in write_map refreshed it under our change already,
+	 * and the snapshot is older than that refresh. Restoring it alone
+	 * would pair an old epoch with the new map's revision, and the next
+	 * write would reuse an epoch that another map already has.
+	 */
+	mapd_restore(m, snap);
+	json_decref(snap);
+	cl->map_rev = 0;
+	cluster_refresh(m);
+	if (ret == -ECANCELED) {
+		snprintf(err, errlen, "the cluster state changed meanwhile");
+		return -EAGAIN;
+	}
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot write the map: %s",
+			 ret == -EIO ? etcd_strerror(cl->e) : strerror(-ret));
+		return ret == -EIO ? -EHOSTUNREACH : ret;
+	}
+	return 0;
 }

@@ -232,7 +232,7 @@ static int new_lease(struct mapd_cluster *cl)
 	return 0;
 }
 
-static void keep_lease(struct mapd_cluster *cl)
+void cluster_keep_lease(struct mapd_cluster *cl)
 {
 	int64_t left;
 	int ret;
@@ -367,7 +367,7 @@ void cluster_tick(struct mapd *m)
 		return;
 	if (!cl->joined && cluster_join(m))
 		return;
-	keep_lease(cl);
+	cluster_keep_lease(cl);
 	/* No more requests to wait for: one timeout per try is enough. */
 	if (!cl->lease || !cl->reachable)
 		return;
@@ -379,6 +379,9 @@ void cluster_tick(struct mapd *m)
 	cluster_refute(m);
 	cluster_reports_sync(m);
 	campaign(m);
-	if (cl->leader)
+	if (cl->leader) {
 		cluster_lead(m);
+		/* A new leader answers what waits for its predecessor. */
+		cluster_backfill_serve(m);
+	}
 }

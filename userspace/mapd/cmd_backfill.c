@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "cmds.h"
 #include "log.h"
 #include "place.h"
@@ -176,6 +177,15 @@ static int check_report(struct mapd *m, struct mapd_pool *p, json_t *e,
 	return 0;
 }
 
+/* The change made: the map with it is the next epoch. */
+static int commit(struct mapd *m, json_t *snap, char *err)
+{
+	/* In a cluster, the map is the leader's (it is us here). */
+	if (m->cl)
+		return cluster_commit_map(m, snap, err, ERRLEN);
+	return mapd_commit(m, snap, true, err, ERRLEN);
+}
+
 /*
  * Several PGs at once ("pgs": [{"pg": N, "acting": [...]}, ...]): every
  * one that checks out joins, in one new epoch; the others are listed in
@@ -226,13 +236,16 @@ next:
 		;
 	}
 	if (n) {
+		/* The commit may rebuild the state: p goes. */
+		uint32_t id = p->id;
+
 		snap = mapd_snapshot(m);
 		for (i = 0; i < n; i++)
 			add_member(&m->st, p, (uint32_t)take[i], (uint32_t)t);
-		ret = mapd_commit(m, snap, true, err, ERRLEN);
+		ret = commit(m, snap, err);
 		if (!ret)
 			log_info("daemon %llu joins %zu PGs of pool %u (backfilled from daemon %llu)",
-				 (unsigned long long)t, n, p->id,
+				 (unsigned long long)t, n, id,
 				 (unsigned long long)from);
 	}
 	free(take);
@@ -245,27 +258,35 @@ next:
 	return 0;
 }
 
-int cmd_pg_backfilled(struct mapd *m, json_t *req, json_t *reply, char *err)
+/* The fields every pg-backfilled needs, checked where it arrives. */
+static int req_fields(json_t *req, uint64_t *pool_id, uint64_t *pg,
+		      uint64_t *t, uint64_t *from, char *err)
 {
-	uint64_t pool_id, pg, t, from;
-	struct mapd_pool *p;
-	json_t *snap, *pgs = json_object_get(req, "pgs");
+	json_t *pgs = json_object_get(req, "pgs");
 	int ret;
 
-	if ((ret = req_u64(req, "pool", true, &pool_id, err)) ||
-	    (!pgs && (ret = req_u64(req, "pg", true, &pg, err))) ||
-	    (ret = req_u64(req, "daemon", true, &t, err)) ||
-	    (ret = req_u64(req, "from", true, &from, err)))
+	if ((ret = req_u64(req, "pool", true, pool_id, err)) ||
+	    (!pgs && (ret = req_u64(req, "pg", true, pg, err))) ||
+	    (ret = req_u64(req, "daemon", true, t, err)) ||
+	    (ret = req_u64(req, "from", true, from, err)))
 		return ret;
 	if (pgs && !json_is_array(pgs)) {
 		snprintf(err, ERRLEN, "field \"pgs\" must be an array");
 		return -EINVAL;
 	}
-	if (m->cl) {
-		snprintf(err, ERRLEN,
-			 "pg-backfilled: not supported in cluster mode yet");
-		return -EOPNOTSUPP;
-	}
+	return 0;
+}
+
+int mapd_backfilled(struct mapd *m, json_t *req, json_t *reply, char *err)
+{
+	uint64_t pool_id, pg = 0, t, from;
+	struct mapd_pool *p;
+	json_t *snap, *pgs = json_object_get(req, "pgs");
+	int ret;
+
+	ret = req_fields(req, &pool_id, &pg, &t, &from, err);
+	if (ret)
+		return ret;
 	p = pool_id <= UINT32_MAX ? state_pool_by_id(&m->st, pool_id) : NULL;
 	if (!p) {
 		snprintf(err, ERRLEN, "no pool with id %llu",
@@ -284,7 +305,7 @@ int cmd_pg_backfilled(struct mapd *m, json_t *req, json_t *reply, char *err)
 
 	snap = mapd_snapshot(m);
 	add_member(&m->st, p, pg, t);
-	ret = mapd_commit(m, snap, true, err, ERRLEN);
+	ret = commit(m, snap, err);
 	if (ret)
 		return ret;
 	log_info("daemon %llu joins PG %llu.%llx (backfilled from daemon %llu)",
@@ -292,4 +313,18 @@ int cmd_pg_backfilled(struct mapd *m, json_t *req, json_t *reply, char *err)
 		 (unsigned long long)pg, (unsigned long long)from);
 	json_object_set_new(reply, "epoch", json_integer(m->st.epoch));
 	return 0;
+}
+
+int cmd_pg_backfilled(struct mapd *m, json_t *req, json_t *reply, char *err)
+{
+	uint64_t pool_id, pg = 0, t, from;
+	int ret;
+
+	ret = req_fields(req, &pool_id, &pg, &t, &from, err);
+	if (ret)
+		return ret;
+	/* The leader owns the acting tables: it checks and applies. */
+	if (cluster_follows(m))
+		return cluster_backfill_ask(m, req, reply, err, ERRLEN);
+	return mapd_backfilled(m, req, reply, err);
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmds.h"
 #include "log.h"
@@ -35,9 +36,19 @@ static void reply_addr(struct mapd *m, json_t *reply, const char *addr)
 	json_object_set_new(reply, "epoch", json_integer(m->st.epoch));
 }
 
-int cmd_client_blocklist(struct mapd *m, json_t *req, json_t *reply,
-			 char *err)
+/*
+ * What client-blocklist and client-unblocklist share: the request's
+ * address, changed by change (state_blocklist_add or state_blocklist_del)
+ * in a new epoch, or not at all if the commit fails. Blocklisting an
+ * address that is listed already changes nothing and succeeds;
+ * unblocklisting one that is not listed is an error.
+ */
+static int blocklist_change(struct mapd *m, json_t *req, json_t *reply,
+			    char *err,
+			    int (*change)(struct mapd_state *st,
+					  const char *addr))
 {
+	const bool add = change == state_blocklist_add;
 	char addr[MAPD_ADDR_MAX];
 	json_t *snap;
 	int ret;
@@ -45,52 +56,49 @@ int cmd_client_blocklist(struct mapd *m, json_t *req, json_t *reply,
 	ret = req_client_addr(req, addr, err);
 	if (ret)
 		return ret;
-	if (state_blocklisted(&m->st, addr)) {
+	if (state_blocklisted(&m->st, addr) == add) {
+		if (!add) {
+			snprintf(err, ERRLEN, "%s is not blocklisted", addr);
+			return -ENOENT;
+		}
 		reply_addr(m, reply, addr);	/* nothing to change */
 		return 0;
 	}
 	snap = mapd_snapshot(m);
-	ret = state_blocklist_add(&m->st, addr);
+	ret = change(&m->st, addr);
 	if (ret) {
 		json_decref(snap);
 		if (ret == -ENOSPC)
 			snprintf(err, ERRLEN,
 				 "the blocklist is full (%d addresses); unblocklist some first",
 				 MAPD_BLOCKLIST_MAX);
-		else
+		else if (ret == -ENOMEM)
 			snprintf(err, ERRLEN, "out of memory");
+		else
+			snprintf(err, ERRLEN, "%s: %s", addr, strerror(-ret));
 		return ret;
 	}
 	ret = mapd_commit(m, snap, true, err, ERRLEN);
 	if (ret)
 		return ret;
-	log_info("client %s blocklisted: the daemons refuse it", addr);
+	if (add)
+		log_info("client %s blocklisted: the daemons refuse it", addr);
+	else
+		log_info("client %s no longer blocklisted", addr);
 	reply_addr(m, reply, addr);
 	return 0;
+}
+
+int cmd_client_blocklist(struct mapd *m, json_t *req, json_t *reply,
+			 char *err)
+{
+	return blocklist_change(m, req, reply, err, state_blocklist_add);
 }
 
 int cmd_client_unblocklist(struct mapd *m, json_t *req, json_t *reply,
 			   char *err)
 {
-	char addr[MAPD_ADDR_MAX];
-	json_t *snap;
-	int ret;
-
-	ret = req_client_addr(req, addr, err);
-	if (ret)
-		return ret;
-	if (!state_blocklisted(&m->st, addr)) {
-		snprintf(err, ERRLEN, "%s is not blocklisted", addr);
-		return -ENOENT;
-	}
-	snap = mapd_snapshot(m);
-	state_blocklist_del(&m->st, addr);
-	ret = mapd_commit(m, snap, true, err, ERRLEN);
-	if (ret)
-		return ret;
-	log_info("client %s no longer blocklisted", addr);
-	reply_addr(m, reply, addr);
-	return 0;
+	return blocklist_change(m, req, reply, err, state_blocklist_del);
 }
 
 int cmd_client_ls(struct mapd *m, json_t *req, json_t *reply, char *err)

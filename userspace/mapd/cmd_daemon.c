@@ -16,6 +16,7 @@
 #include "cmds.h"
 #include "log.h"
 #include "place.h"
+#include "scrub.h"
 
 /* Numeric, and one the kernel can connect to. */
 static int check_addr(const char *addr, char *err)
@@ -206,6 +207,8 @@ int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply,
 		 old ? "updated" : "registered", d.addr, d.port, d.host,
 		 d.class, (unsigned long long)d.capacity);
 done:
+	/* A daemon registers when it starts: it runs no scrub now. */
+	scrub_daemon_restarted(m, d.id);
 	json_object_set_new(reply, "id", json_integer(d.id));
 	return 0;
 }
@@ -245,8 +248,14 @@ int cmd_daemon_heartbeat(struct mapd *m, json_t *req, json_t *reply,
 		if (ret)
 			return ret;
 		log_info("daemon %u is up again", (unsigned int)id);
+		/* Whatever it was scrubbing ended with its session. */
+		scrub_daemon_restarted(m, id);
 	}
 	json_object_set_new(reply, "epoch", json_integer(m->st.epoch));
+	if (scrub_heartbeat(m, id, reply)) {
+		snprintf(err, ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Pools: "pool-create", "pool-ls", "pool-rm" (refused while it has
- * volumes), and "pg-ls". A pool's PG count is fixed when it is created.
+ * volumes), and "pg-ls" (with each PG's scrub figures, see scrub.h). A
+ * pool's PG count is fixed when it is created.
  */
 #include <linux/shard.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include "cmds.h"
 #include "log.h"
 #include "place.h"
+#include "scrub.h"
 
 #define MAX_POOL_SIZE	5	/* replicated copies */
 
@@ -154,9 +156,13 @@ int cmd_pool_ls(struct mapd *m, json_t *req, json_t *reply, char *err)
 
 	(void)req;
 	(void)err;
-	for (i = 0; i < m->st.npools; i++)
-		json_array_append_new(a, pool_status_json(&m->st,
-							  &m->st.pools[i]));
+	for (i = 0; i < m->st.npools; i++) {
+		json_t *o = pool_status_json(&m->st, &m->st.pools[i]);
+
+		json_object_set_new(o, "inconsistent_pgs", json_integer(
+			scrub_inconsistent(m, &m->st.pools[i])));
+		json_array_append_new(a, o);
+	}
 	json_object_set_new(reply, "pools", a);
 	return 0;
 }
@@ -215,6 +221,7 @@ int cmd_pg_ls(struct mapd *m, json_t *req, json_t *reply, char *err)
 		json_decref(a);
 		return ret;
 	}
+	scrub_recheck(m);	/* "+scrubbing" only where it still runs */
 	for (i = 0; i < m->st.npools; i++) {
 		const struct mapd_pool *p = &m->st.pools[i];
 		uint32_t *acting;
@@ -229,9 +236,10 @@ int cmd_pg_ls(struct mapd *m, json_t *req, json_t *reply, char *err)
 		for (pg = 0; pg < p->pg_count; pg++) {
 			const uint32_t *row = &acting[(size_t)pg * p->size];
 			char id[32];
+			json_t *o;
 
 			snprintf(id, sizeof(id), "%u.%x", p->id, pg);
-			json_array_append_new(a, json_pack(
+			o = json_pack(
 				"{s:s, s:s, s:I, s:o, s:o, s:o, s:s}",
 				"pgid", id, "pool", p->name, "pg", (json_int_t)pg,
 				"up", p->table ? members_json(
@@ -240,7 +248,9 @@ int cmd_pg_ls(struct mapd *m, json_t *req, json_t *reply, char *err)
 				"acting", members_json(row, p->size),
 				"primary", row[0] == SHARD_DAEMON_NONE ?
 					json_null() : json_integer(row[0]),
-				"state", mapd_pg_state(&m->st, p, pg)));
+				"state", mapd_pg_state(&m->st, p, pg));
+			scrub_pg_json(m, p, pg, o);
+			json_array_append_new(a, o);
 		}
 		free(acting);
 	}

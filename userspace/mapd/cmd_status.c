@@ -5,6 +5,7 @@
 
 #include "cluster.h"
 #include "cmds.h"
+#include "scrub.h"
 
 static json_t *daemons_json(struct mapd *m, const struct kstatus *ks,
 			    bool have_ks)
@@ -64,13 +65,19 @@ static json_t *hosts_json(const struct mapd_state *st)
 	return hosts;
 }
 
-static json_t *pools_json(const struct mapd_state *st)
+/* As in pool-ls, with the PGs a scrub found inconsistent. */
+static json_t *pools_json(struct mapd *m)
 {
 	json_t *a = json_array();
 	size_t i;
 
-	for (i = 0; i < st->npools; i++)
-		json_array_append_new(a, pool_status_json(st, &st->pools[i]));
+	for (i = 0; i < m->st.npools; i++) {
+		json_t *o = pool_status_json(&m->st, &m->st.pools[i]);
+
+		json_object_set_new(o, "inconsistent_pgs", json_integer(
+			scrub_inconsistent(m, &m->st.pools[i])));
+		json_array_append_new(a, o);
+	}
 	return a;
 }
 
@@ -135,7 +142,7 @@ int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err)
 	json_object_set_new(reply, "kernel", kernel);
 	json_object_set_new(reply, "daemons",
 			    daemons_json(m, &ks, !ret && m->kernel.ops));
-	json_object_set_new(reply, "pools", pools_json(&m->st));
+	json_object_set_new(reply, "pools", pools_json(m));
 	json_object_set_new(reply, "devices", devices_json(devs, n));
 	free(ks.daemons);
 	free(devs);

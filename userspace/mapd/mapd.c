@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mapd.h"
 #include "place.h"
+#include "scrub.h"
 
 double mapd_now(void)
 {
@@ -84,6 +85,7 @@ void mapd_fini(struct mapd *m)
 	kevents_close(m->events);
 	if (m->kernel.ops)
 		m->kernel.ops->close(m->kernel.priv);
+	scrub_free(m);
 	state_free(&m->st);
 	free(m->state_path);
 	memset(m, 0, sizeof(*m));

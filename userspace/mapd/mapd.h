@@ -15,6 +15,7 @@
 #define MAPD_DEFAULT_OUT_AFTER	600	/* seconds down: out */
 
 struct mapd_cluster;
+struct mapd_scrub;
 struct kevents;
 
 struct mapd {
@@ -37,6 +38,8 @@ struct mapd {
 	 * is a daemon's session (its id), or NULL. */
 	uint32_t *client_daemon;
 	int last_kernel_err;	/* to log a kernel problem once */
+	/* Scrub requests and outcomes (scrub.h); never saved. */
+	struct mapd_scrub *scrub;
 };
 
 /*
@@ -62,6 +65,14 @@ json_t *mapd_snapshot(struct mapd *m);
 void mapd_restore(struct mapd *m, json_t *snap);
 int mapd_commit(struct mapd *m, json_t *snap, bool bump_epoch,
 		char *err, size_t errlen);
+
+/*
+ * pg-backfilled's checks and change (cmd_backfill.c) on m->st, in one
+ * new epoch: a mapd alone, or a cluster's leader for a request that
+ * reached any mapd. reply gets "epoch" (and "refused"); else -errno
+ * with err (ERRLEN bytes) set.
+ */
+int mapd_backfilled(struct mapd *m, json_t *req, json_t *reply, char *err);
 
 /* Monotonic seconds. */
 double mapd_now(void);

@@ -273,17 +273,127 @@ static bool row_has(const uint32_t *row, uint32_t n, uint32_t id)
 	return false;
 }
 
-/* One mapd per process: its mode, not a state's. */
-static bool backfill_allowed = true;
+/*
+ * In a cluster the leader names the targets in the map document, so
+ * that every mapd serves the same ones for an epoch and a change of
+ * them is a new epoch; the mapds take them from there (published).
+ * One mapd per process: its mode, not a state's.
+ */
+struct bf_pair {
+	uint32_t pool, pg, daemon;
+};
 
-void mapd_backfill_allow(bool on)
+static struct bf_pair *published;
+static size_t npublished;
+static bool publishing;
+
+static int pair_cmp(const void *a, const void *b)
 {
-	backfill_allowed = on;
+	const struct bf_pair *x = a, *y = b;
+
+	if (x->pool != y->pool)
+		return x->pool < y->pool ? -1 : 1;
+	if (x->pg != y->pg)
+		return x->pg < y->pg ? -1 : 1;
+	return 0;
+}
+
+int mapd_backfill_publish(const json_t *map)
+{
+	struct bf_pair *pairs = NULL;
+	json_t *pool, *pair;
+	size_t i, k, n = 0, cap = 0;
+
+	json_array_foreach(json_object_get(map, "pools"), i, pool) {
+		json_int_t id = json_integer_value(json_object_get(pool, "id"));
+
+		json_array_foreach(json_object_get(pool, "backfill"), k, pair) {
+			json_int_t pg = json_integer_value(
+				json_array_get(pair, 0));
+			json_int_t d = json_integer_value(
+				json_array_get(pair, 1));
+
+			/* Nonsense is left out; a PG's row is checked where
+			 * it is used. */
+			if (!json_is_integer(json_array_get(pair, 0)) ||
+			    !json_is_integer(json_array_get(pair, 1)) ||
+			    id < 0 || id > UINT32_MAX || pg < 0 ||
+			    pg > UINT32_MAX || d <= 0 ||
+			    d >= SHARD_MAX_DAEMON_ID)
+				continue;
+			if (n == cap) {
+				struct bf_pair *more;
+
+				cap = cap ? 2 * cap : 16;
+				more = realloc(pairs, cap * sizeof(*pairs));
+				if (!more) {
+					free(pairs);
+					return -ENOMEM;
+				}
+				pairs = more;
+			}
+			pairs[n++] = (struct bf_pair){ id, pg, d };
+		}
+	}
+	/* Stable enough: equal keys keep no order, rows are re-sorted
+	 * by placement where they are used. */
+	if (n)
+		qsort(pairs, n, sizeof(*pairs), pair_cmp);
+	free(published);
+	published = pairs;
+	npublished = n;
+	publishing = map != NULL;
+	return 0;
+}
+
+/* PG pg of pool p as the published map names it, in placement order. */
+static uint32_t published_targets(const struct mapd_pool *p, uint32_t pg,
+				  uint32_t *out)
+{
+	struct bf_pair key = { p->id, pg, 0 }, *at;
+	const uint32_t *acting, *want;
+	size_t lo = 0, hi = npublished;
+	uint32_t j, n = 0;
+
+	if (!p->acting || !p->table || pg >= p->pg_count)
+		return 0;
+	while (lo < hi) {	/* the first pair not below key */
+		size_t mid = (lo + hi) / 2;
+
+		if (pair_cmp(&published[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	acting = &p->acting[(size_t)pg * p->size];
+	want = &p->table[(size_t)pg * p->size];
+	for (j = 0; j < p->size; j++) {
+		for (at = &published[lo];
+		     at < published + npublished && !pair_cmp(at, &key); at++)
+			if (at->daemon == want[j])
+				break;
+		if (want[j] == SHARD_DAEMON_NONE ||
+		    at == published + npublished || pair_cmp(at, &key) ||
+		    row_has(acting, p->size, want[j]) ||
+		    row_has(out, n, want[j]))
+			continue;
+		out[n++] = want[j];
+	}
+	return n;
 }
 
 uint32_t mapd_backfill_targets(const struct mapd_state *st,
 			       const struct mapd_pool *p, uint32_t pg,
 			       uint32_t *out)
+{
+	if (publishing)
+		return published_targets(p, pg, out);
+	return mapd_backfill_derive(st, p, pg, out);
+}
+
+uint32_t mapd_backfill_derive(const struct mapd_state *st,
+			      const struct mapd_pool *p, uint32_t pg,
+			      uint32_t *out)
 {
 	size_t at = (size_t)pg * p->size;
 	const uint32_t *acting, *want;
@@ -291,8 +401,7 @@ uint32_t mapd_backfill_targets(const struct mapd_state *st,
 	uint32_t j, n = 0;
 
 	/* A pool without volumes holds no data: acting follows placement. */
-	if (!backfill_allowed || !p->nvols || !p->acting || !p->table ||
-	    pg >= p->pg_count)
+	if (!p->nvols || !p->acting || !p->table || pg >= p->pg_count)
 		return 0;
 	acting = &p->acting[at];
 	want = &p->table[at];

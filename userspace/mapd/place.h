@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "state.h"
 
 /*
@@ -51,11 +53,24 @@ bool mapd_pool_takes(const struct mapd_pool *p, const struct mapd_daemon *d);
  * (someone to copy from). Returns how many (at most p->size), written to
  * out. Derived from the tables, never saved.
  */
-/* Whether backfill targets are named at all (not in a cluster yet). */
-void mapd_backfill_allow(bool on);
+uint32_t mapd_backfill_derive(const struct mapd_state *st,
+			      const struct mapd_pool *p, uint32_t pg,
+			      uint32_t *out);
+/*
+ * The backfill targets this mapd names (map-get, the checks of
+ * pg-backfilled, PG states): derived, or in a cluster those of the
+ * leader's map document (mapd_backfill_publish), still placed and not
+ * acting, in placement order.
+ */
 uint32_t mapd_backfill_targets(const struct mapd_state *st,
 			       const struct mapd_pool *p, uint32_t pg,
 			       uint32_t *out);
+/*
+ * Cluster mode: the targets are the map document's ("backfill" of each
+ * pool: [[pg, daemon], ...]) from now on; NULL derives them again.
+ * -ENOMEM (and nothing changes).
+ */
+int mapd_backfill_publish(const json_t *map);
 
 /* PG states as shardctl shows them. */
 const char *mapd_pg_state(const struct mapd_state *st,

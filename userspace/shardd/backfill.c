@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Backfill jobs (backfill.h). A job is one (pool, PG, target); it lists
- * the PG's objects in our store when it starts, copies them one push at
- * a time (an object read and sent in pieces of SHARD_MAX_IO, all queued
- * at once), and reports to mapd when every push was answered. A
- * job that fails (an object unreadable here, a member's error, mapd
- * refusing the report) starts over with the next map.
+ * the PG's objects in our store when it starts (pg_objects.c), copies
+ * them one push at a time (push.c), and reports to mapd when every push
+ * was answered. A job that fails (an object unreadable here, a member's
+ * error, mapd refusing the report) starts over with the next map, or
+ * once a scrub repaired our copy.
  *
  * Lifetime: a job is freed when it left the list and no push or report
- * refers to it; a push when its read and every message came back. At
- * exit everything left is freed at once (d->exiting: callbacks from the
- * peer layer's teardown then only count).
+ * refers to it. At exit everything left is freed at once (push.c tells
+ * no one once d->exiting).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,32 +18,23 @@
 #include <string.h>
 #include <time.h>
 
-#include <shard/pg.h>
-
 #include "backfill.h"
 #include "log.h"
 #include "loop.h"
 #include "map.h"
-#include "peer.h"
+#include "pg_objects.h"
+#include "push.h"
+#include "scrub.h"
 #include "session.h"
 #include "store.h"
 
 struct bf_job;
 
-struct bf_chunk {
-	struct shard_peer_msg m;
-	struct bf_push *push;
-};
-
 struct bf_push {
 	struct bf_job *job;
 	struct bf_push *next;		/* the job's */
-	struct shard_obj o;
-	unsigned char *buf;
-	struct bf_chunk *chunks;
-	unsigned int nchunks;
-	unsigned int pending;		/* the read, and chunks not answered */
-	bool failed;
+	struct shard_push *push;
+	uint64_t bytes;
 };
 
 struct bf_job {
@@ -52,7 +42,7 @@ struct bf_job {
 	struct bf_job *next;		/* d->bf_jobs */
 	uint32_t pool, pg, target;
 	struct shard_obj *objs;
-	size_t nobjs, nalloc, next_obj, done_objs;
+	size_t nobjs, next_obj, done_objs;
 	uint64_t bytes;
 	struct bf_push *pushes;
 	unsigned int refs;		/* the list, pushes, a report */
@@ -107,16 +97,9 @@ static void job_fail(struct bf_job *j, const char *why)
 	j->failed = true;
 }
 
-static void push_cancel(struct bf_push *p)
+static void push_done(void *arg, int err)
 {
-	unsigned int k;
-
-	for (k = 0; k < p->nchunks; k++)
-		shard_peer_cancel(&p->chunks[k].m);
-}
-
-static void push_end(struct bf_push *p)
-{
+	struct bf_push *p = arg;
 	struct bf_job *j = p->job;
 	struct shardd *d = j->d;
 	struct bf_push **pp;
@@ -127,136 +110,42 @@ static void push_end(struct bf_push *p)
 			break;
 		}
 	d->bf_pushes--;
-	if (!p->failed) {
+	if (!err) {
 		j->done_objs++;
-		j->bytes += 1ULL << p->o.order;
+		j->bytes += p->bytes;
+	} else if (err == -EBADMSG) {
+		/* A deep scrub repairs our copy from another member's, and
+		 * the job then starts over (shard_backfill_retry). */
+		job_fail(j, "an object failed its checksum here; a deep scrub "
+			 "of the PG will repair it");
+		shard_scrub_request(d, j->pool, j->pg, true);
+	} else if (err != -ECANCELED) {
+		job_fail(j, err < 0 ? "an object could not be read here" :
+			 "the target refused a copy");
 	}
-	free(p->buf);
-	free(p->chunks);
 	free(p);
 	job_put(j);
-	if (!d->exiting)
-		pump(d);
+	pump(d);
 }
 
-static void push_part_done(struct bf_push *p)
-{
-	if (!--p->pending)
-		push_end(p);
-}
-
-static void chunk_done(struct shard_peer_msg *m, int status, uint64_t epoch)
-{
-	struct bf_chunk *c = container_of(m, struct bf_chunk, m);
-	struct bf_push *p = c->push;
-
-	(void)epoch;
-	if (p->job->d->exiting) {
-		p->pending--;
-		return;
-	}
-	if (status != SHARD_S_OK) {
-		p->failed = true;
-		if (status != -ECANCELED)
-			job_fail(p->job, "the target refused a copy");
-	}
-	push_part_done(p);
-}
-
-/* One chunk of the object read (the store reads at most SHARD_MAX_IO). */
-static void read_done(void *arg, int err)
-{
-	struct bf_chunk *c = arg;
-	struct bf_push *p = c->push;
-
-	if (err) {
-		p->failed = true;
-		job_fail(p->job, err == -EBADMSG ?
-			 "an object failed its checksum here" :
-			 "an object could not be read here");
-		push_cancel(p);
-	} else if (!p->failed) {
-		shard_peer_payload_ready(&c->m);
-	}
-	push_part_done(p);
-}
-
-/* Reads object i of job j and queues it to the target, in one step. */
 static int push_start(struct bf_job *j, const struct shard_obj *o)
 {
 	struct shardd *d = j->d;
-	uint32_t size = 1U << o->order, k, off;
-	struct bf_push *p;
-	int ret;
+	struct bf_push *p = calloc(1, sizeof(*p));
 
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->nchunks = (size + SHARD_MAX_IO - 1) / SHARD_MAX_IO;
-	p->chunks = calloc(p->nchunks, sizeof(*p->chunks));
-	if (!p->chunks || posix_memalign((void **)&p->buf, SHARD_BLOCK_SIZE,
-					 size)) {
-		free(p->chunks);
+	if (p)
+		p->push = shard_push_start(d, j->target, o, push_done, p);
+	if (!p || !p->push) {
 		free(p);
+		job_fail(j, "out of memory");
 		return -ENOMEM;
 	}
 	p->job = j;
-	p->o = *o;
-	for (k = 0, off = 0; k < p->nchunks; k++, off += SHARD_MAX_IO) {
-		struct shard_peer_msg *m = &p->chunks[k].m;
-
-		p->chunks[k].push = p;
-		m->h.opcode = SHARD_OP_REP_WRITE;
-		m->h.len = size - off < SHARD_MAX_IO ? size - off :
-			   SHARD_MAX_IO;
-		m->h.obj_order = o->order;
-		m->h.pool = o->pool;
-		m->h.volume = o->volume;
-		m->h.object = o->object;
-		m->h.offset = off;
-		m->payload = p->buf + off;
-		m->wait_payload = true;
-		m->done = chunk_done;
-		if (shard_peer_send(d, j->target, m)) {
-			/* The ones queued are released by cancelling. */
-			p->nchunks = k;
-			p->pending = k;
-			p->failed = true;
-			j->refs++;
-			d->bf_pushes++;
-			p->next = j->pushes;
-			j->pushes = p;
-			job_fail(j, "out of memory");
-			if (!k) {
-				push_end(p);
-				return -ENOMEM;
-			}
-			push_cancel(p);
-			return -ENOMEM;
-		}
-	}
-	/* Each message's answer, and each chunk's read. */
-	p->pending = 2 * p->nchunks;
-	j->refs++;
-	d->bf_pushes++;
+	p->bytes = 1ULL << o->order;
 	p->next = j->pushes;
 	j->pushes = p;
-	for (k = 0; k < p->nchunks; k++) {
-		struct shard_peer_msg *m = &p->chunks[k].m;
-
-		ret = shard_store_read(d->store, o, m->h.offset, m->h.len,
-				       p->buf + m->h.offset, read_done,
-				       &p->chunks[k]);
-		if (ret) {
-			p->failed = true;
-			job_fail(j, "an object could not be read here");
-			push_cancel(p);
-			/* The reads not started count as done. */
-			p->pending -= p->nchunks - k - 1;
-			push_part_done(p);
-			break;
-		}
-	}
+	j->refs++;
+	d->bf_pushes++;
 	return 0;
 }
 
@@ -395,23 +284,76 @@ static void report(struct shardd *d)
 	free(r);
 }
 
+static void on_refill(struct shard_ev *ev, int res)
+{
+	struct shardd *d = container_of(ev, struct shardd, bf_refill_ev);
+
+	(void)res;
+	d->bf_refill_armed = false;
+	pump(d);
+}
+
+/*
+ * The throttle (--recovery-mbps): whether bytes more may be sent now. The
+ * budget fills at the configured rate, at most one object ahead; when it
+ * is short, a timer pumps again once it will do.
+ */
+static bool may_send(struct shardd *d, uint64_t bytes)
+{
+	struct io_uring_sqe *sqe;
+	struct timespec now;
+	double wait;
+
+	if (!d->recovery_bps)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (d->bf_budget_at.tv_sec || d->bf_budget_at.tv_nsec)
+		d->bf_budget += ((double)(now.tv_sec - d->bf_budget_at.tv_sec) +
+				 (double)(now.tv_nsec - d->bf_budget_at.tv_nsec) /
+				 1e9) * (double)d->recovery_bps;
+	else
+		d->bf_budget = (double)bytes;
+	d->bf_budget_at = now;
+	if (d->bf_budget > (double)bytes)
+		d->bf_budget = (double)bytes;
+	if (d->bf_budget >= (double)bytes) {
+		d->bf_budget -= (double)bytes;
+		return true;
+	}
+	if (!d->bf_refill_armed) {
+		wait = ((double)bytes - d->bf_budget) / (double)d->recovery_bps;
+		d->bf_refill_ts.tv_sec = (long long)wait;
+		d->bf_refill_ts.tv_nsec = (long long)((wait -
+			(double)d->bf_refill_ts.tv_sec) * 1e9) + 1000000;
+		d->bf_refill_ev.fn = on_refill;
+		sqe = shard_get_sqe(d);
+		io_uring_prep_timeout(sqe, &d->bf_refill_ts, 0, 0);
+		shard_sqe_set_ev(sqe, &d->bf_refill_ev);
+		d->bf_refill_armed = true;
+	}
+	return false;
+}
+
 static void pump_once(struct shardd *d)
 {
 	struct bf_job *j;
 	bool more = true;
 
-	while (more && !d->stop && d->bf_pushes < SHARD_BACKFILL_PUSHES) {
+	while (more && !d->stop && d->bf_pushes < d->recovery_pushes) {
 		more = false;
 		for (j = d->bf_jobs; j; j = j->next) {
 			if (j->failed || j->next_obj == j->nobjs)
 				continue;
+			if (!may_send(d, 1ULL << j->objs[j->next_obj].order))
+				goto out;
 			if (push_start(j, &j->objs[j->next_obj++]))
 				return;
 			more = true;
-			if (d->bf_pushes >= SHARD_BACKFILL_PUSHES)
+			if (d->bf_pushes >= d->recovery_pushes)
 				break;
 		}
 	}
+out:
 	report(d);
 }
 
@@ -432,44 +374,15 @@ static void pump(struct shardd *d)
 	d->bf_pumping = false;
 }
 
-struct collect {
-	struct bf_job *j;
-	uint32_t pg_count;
-	int err;
-};
-
-static void collect(void *arg, const struct shard_obj *o)
-{
-	struct collect *c = arg;
-	struct bf_job *j = c->j;
-	struct shard_obj *n;
-
-	if (c->err || shard_object_pg(o->volume, o->object, c->pg_count) !=
-		      j->pg)
-		return;
-	if (j->nobjs == j->nalloc) {
-		n = realloc(j->objs, (j->nalloc * 2 + 16) * sizeof(*n));
-		if (!n) {
-			c->err = -ENOMEM;
-			return;
-		}
-		j->objs = n;
-		j->nalloc = j->nalloc * 2 + 16;
-	}
-	j->objs[j->nobjs++] = *o;
-}
-
 /* Lists the PG's objects afresh: the job (re)starts from the first. */
-static void job_scan(struct bf_job *j, const struct shard_map_pool *p)
+static void job_scan(struct bf_job *j)
 {
-	struct collect c = { .j = j, .pg_count = p->pg_count };
-
-	j->nobjs = j->next_obj = j->done_objs = 0;
+	j->next_obj = j->done_objs = 0;
 	j->bytes = 0;
 	j->failed = j->reported = false;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
-	shard_store_foreach(j->d->store, j->pool, collect, &c);
-	if (c.err)
+	free(j->objs);
+	if (shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs))
 		job_fail(j, "out of memory");
 	else
 		pr_info("backfill of pool %u PG %u to daemon %u: %zu objects",
@@ -496,10 +409,10 @@ static void job_cancel(struct bf_job *j)
 	struct bf_push *p, *next;
 
 	job_unlink(j);
+	/* The list's reference keeps j while a push's end drops its own. */
 	for (p = j->pushes; p; p = next) {
 		next = p->next;
-		p->failed = true;
-		push_cancel(p);
+		shard_push_cancel(p->push);
 	}
 	job_put(j);
 }
@@ -515,6 +428,22 @@ static struct bf_job *job_find(struct shardd *d, uint32_t pool, uint32_t pg,
 	return NULL;
 }
 
+/* Jobs that failed and are idle start over. */
+static void restart_failed(struct shardd *d)
+{
+	struct bf_job *j;
+
+	for (j = d->bf_jobs; j; j = j->next)
+		if (j->failed && !j->pushes && !j->reporting)
+			job_scan(j);
+}
+
+void shard_backfill_retry(struct shardd *d)
+{
+	restart_failed(d);
+	pump(d);
+}
+
 void shard_backfill_map_changed(struct shardd *d)
 {
 	struct bf_job *j, *next, **tail;
@@ -523,12 +452,10 @@ void shard_backfill_map_changed(struct shardd *d)
 
 	for (j = d->bf_jobs; j; j = next) {
 		next = j->next;
-		if (!job_wanted(d, j)) {
+		if (!job_wanted(d, j))
 			job_cancel(j);
-		} else if (j->failed && !j->pushes && !j->reporting) {
-			job_scan(j, shard_map_pool(d->map, j->pool));
-		}
 	}
+	restart_failed(d);
 	for (tail = &d->bf_jobs; *tail; tail = &(*tail)->next)
 		;
 	for (i = 0; i < d->map->nr_pools && !d->stop; i++) {
@@ -554,7 +481,7 @@ void shard_backfill_map_changed(struct shardd *d)
 				j->listed = true;
 				*tail = j;
 				tail = &j->next;
-				job_scan(j, p);
+				job_scan(j);
 			}
 		}
 	}
@@ -576,9 +503,7 @@ static void free_list(struct bf_job **head)
 		*head = j->next;
 		while ((p = j->pushes)) {
 			j->pushes = p->next;
-			free(p->buf);
-			free(p->chunks);
-			free(p);
+			free(p);	/* its shard_push: push.c's */
 		}
 		free(j->objs);
 		free(j);

@@ -9,19 +9,25 @@
  * Order: an object is read from our store and queued to the target in
  * one step, before any change submitted later can be queued to it, so
  * the target applies the copy and the changes in the order our store
- * did. At most SHARD_BACKFILL_PUSHES objects are on their way at once,
- * over all PGs, so client I/O keeps most of the disk and the network.
+ * did. At most d->recovery_pushes objects (--recovery-pushes) are on
+ * their way at once over all PGs, and no more than d->recovery_bps bytes
+ * a second (--recovery-mbps), so that client I/O keeps most of the disk
+ * and the network.
  */
 #ifndef SHARDD_BACKFILL_H
 #define SHARDD_BACKFILL_H
 
 struct shardd;
 
-#define SHARD_BACKFILL_PUSHES	4
+#define SHARD_RECOVERY_PUSHES_DEFAULT	4
+#define SHARD_RECOVERY_PUSHES_MAX	64
 
 /* A new map: backfills start where it names targets of our PGs, and
  * stop where it no longer does. */
 void shard_backfill_map_changed(struct shardd *d);
+/* Something that made jobs fail was mended (a scrub repaired our
+ * copy): those jobs start over without waiting for a new map. */
+void shard_backfill_retry(struct shardd *d);
 /* The daemon stops: no more objects are started. */
 void shard_backfill_stop(struct shardd *d);
 /* After the ring and the peers are gone: frees what is left. */

@@ -39,6 +39,7 @@
 #include "map.h"
 #include "rep.h"
 #include "replica.h"
+#include "scrub_copy.h"
 #include "session.h"
 #include "store.h"
 #include "wire.h"
@@ -623,6 +624,51 @@ static bool client_blocked(struct shard_conn *c)
 	return true;
 }
 
+static void digest_done(void *arg, int err, const struct shard_digest *dg)
+{
+	struct req *r = arg;
+	struct shard_conn *c = r->c;
+
+	disk_end(r);
+	if (!err) {
+		memcpy(r->buf, dg, sizeof(*dg));
+		r->reply_len = sizeof(*dg);
+	}
+	reply(r, errno_to_status(err));
+	disk_after(c);
+}
+
+/* Scrub's questions to a member: what it holds, and digests. */
+static void exec_scrub(struct req *r)
+{
+	struct shard_obj o = req_obj(&r->h);
+	int n;
+
+	r->buf = malloc(r->h.opcode == SHARD_OP_REP_LIST ? r->h.len :
+			sizeof(struct shard_digest));
+	if (!r->buf) {
+		reply(r, SHARD_S_IO);
+		return;
+	}
+	if (r->h.opcode == SHARD_OP_REP_LIST) {
+		n = shard_scrub_list(r->c->d, r->h.pool, r->h.offset,
+				     r->h.volume, r->h.object,
+				     (struct shard_list_entry *)r->buf,
+				     r->h.len / sizeof(struct shard_list_entry));
+		r->reply_len = n < 0 ? 0 :
+			       (uint32_t)n * sizeof(struct shard_list_entry);
+		reply(r, n < 0 ? SHARD_S_IO : SHARD_S_OK);
+		return;
+	}
+	if (shard_scrub_digest(r->c->d, &o,
+			       r->h.flags & SHARD_F_DIGEST_DATA, digest_done,
+			       r)) {
+		reply(r, SHARD_S_IO);
+		return;
+	}
+	disk_begin(r);
+}
+
 /*
  * A member's side of REP_ requests: refused ones change nothing, and
  * neither do the ones after them on the connection (the primary sends
@@ -660,6 +706,10 @@ static void exec_rep(struct req *r)
 	case SHARD_OP_REP_READ:
 		exec_read(r);
 		break;
+	case SHARD_OP_REP_LIST:
+	case SHARD_OP_REP_DIGEST:
+		exec_scrub(r);
+		break;
 	default:
 		reply_after_fsync(r);
 		break;
@@ -687,6 +737,8 @@ static void exec(struct req *r)
 	case SHARD_OP_REP_ZERO:
 	case SHARD_OP_REP_FLUSH:
 	case SHARD_OP_REP_READ:
+	case SHARD_OP_REP_LIST:
+	case SHARD_OP_REP_DIGEST:
 		exec_rep(r);
 		break;
 	case SHARD_OP_PING:
@@ -712,8 +764,7 @@ static void exec(struct req *r)
 static const char *request_misplaced(const struct shard_conn *c,
 				     unsigned int op)
 {
-	bool rep_op = op == SHARD_OP_REP_WRITE || op == SHARD_OP_REP_ZERO ||
-		      op == SHARD_OP_REP_FLUSH || op == SHARD_OP_REP_READ;
+	bool rep_op = op >= SHARD_OP_REP_WRITE;
 
 	if (!c->hello_done)
 		return op == SHARD_OP_HELLO || op == SHARD_OP_PEER_HELLO ?

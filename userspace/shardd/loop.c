@@ -14,7 +14,9 @@
 #include "loop.h"
 #include "backfill.h"
 #include "peer.h"
+#include "push.h"
 #include "rep.h"
+#include "scrub.h"
 #include "store.h"
 
 #define RING_ENTRIES	256
@@ -93,6 +95,7 @@ static void on_signal(struct shard_ev *ev, int res)
 	d->stop = true;
 	shard_rep_stop(d);
 	shard_backfill_stop(d);
+	shard_scrub_stop(d);
 }
 
 int shard_loop_init(struct shardd *d, int listen_fd)
@@ -160,6 +163,8 @@ void shard_loop_exit(struct shardd *d)
 	shard_conn_free_all(d);
 	shard_peer_free_all(d);
 	shard_backfill_free_all(d);
+	shard_scrub_free_all(d);
+	shard_push_free_all(d);
 	free(d->dirty);
 	free(d->members);
 	close(d->sig_fd);

@@ -13,11 +13,13 @@
 #include <stdint.h>
 #include <liburing.h>
 #include <sys/signalfd.h>
+#include <time.h>
 
 #include "ring.h"
 
 struct shard_conn;
 struct shard_map;
+struct shard_obj;
 struct shard_session;
 struct shard_store;
 
@@ -67,6 +69,25 @@ struct shardd {
 	unsigned int bf_pushes;		/* objects on their way */
 	bool bf_pumping, bf_again;
 	bool bf_reporting;		/* a pg-backfilled is with mapd */
+	unsigned int recovery_pushes;	/* objects on their way, at most */
+	uint64_t recovery_bps;		/* bytes a second; 0: no limit */
+	double bf_budget;		/* bytes that may go now */
+	struct timespec bf_budget_at;	/* when it was counted */
+	struct shard_ev bf_refill_ev;
+	struct __kernel_timespec bf_refill_ts;
+	bool bf_refill_armed;
+
+	struct shard_push *pushes;	/* push.c */
+
+	/* Scrub (scrub.c). */
+	struct scrub_job *scrub_jobs;	/* the first runs */
+	struct scrub_sched *scrub_sched;
+	size_t nscrub_sched;
+	unsigned int scrub_interval;	/* seconds; 0: not scheduled */
+	unsigned int deep_scrub_interval;
+	const struct shard_obj *scrub_watch;	/* being repaired here */
+	bool scrub_watch_hit;		/* a change to it came in */
+	uint64_t scrub_errors, scrub_repaired;
 };
 
 /* Creates the ring and arms accept and signal handling. listen_fd is

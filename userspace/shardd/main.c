@@ -17,14 +17,17 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <shard/proto.h>
 
+#include "backfill.h"
 #include "devinfo.h"
 #include "log.h"
 #include "loop.h"
 #include "map.h"
+#include "scrub.h"
 #include "session.h"
 #include "store.h"
 
@@ -45,6 +48,8 @@ struct options {
 	const char *rack;
 	const char *site;
 	unsigned int heartbeat_ms;
+	unsigned int scrub_s, deep_scrub_s;
+	unsigned int recovery_pushes, recovery_mbps;
 	const char *dev_class;
 	bool foreground;
 	bool force_format;
@@ -69,6 +74,14 @@ static const char usage_text[] =
 "      --rack NAME        rack to register, for placement across racks\n"
 "      --site NAME        site to register, for placement across sites\n"
 "      --heartbeat-ms N   heartbeat interval to mapd (default 1000)\n"
+"      --scrub-interval S light scrub of each PG we are primary of every\n"
+"                         S seconds (default 86400; 0: only on request)\n"
+"      --deep-scrub-interval S\n"
+"                         deep scrub every S seconds (default 604800)\n"
+"      --recovery-mbps N  copy at most N MB/s to daemons being backfilled\n"
+"                         (default 0: no limit)\n"
+"      --recovery-pushes N\n"
+"                         objects being copied at once (default 4, 1..64)\n"
 "  -c, --class ssd|hdd    device class (default: detected)\n"
 "  -f, --foreground       do not detach; log to stderr\n"
 "      --force-format     format the store even if it holds other data\n"
@@ -81,6 +94,10 @@ enum {
 	OPT_RACK,
 	OPT_SITE,
 	OPT_HEARTBEAT_MS,
+	OPT_SCRUB,
+	OPT_DEEP_SCRUB,
+	OPT_RECOVERY_MBPS,
+	OPT_RECOVERY_PUSHES,
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +112,10 @@ static const struct option long_opts[] = {
 	{ "rack", required_argument, NULL, OPT_RACK },
 	{ "site", required_argument, NULL, OPT_SITE },
 	{ "heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT_MS },
+	{ "scrub-interval", required_argument, NULL, OPT_SCRUB },
+	{ "deep-scrub-interval", required_argument, NULL, OPT_DEEP_SCRUB },
+	{ "recovery-mbps", required_argument, NULL, OPT_RECOVERY_MBPS },
+	{ "recovery-pushes", required_argument, NULL, OPT_RECOVERY_PUSHES },
 	{ "class", required_argument, NULL, 'c' },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "force-format", no_argument, NULL, OPT_FORCE_FORMAT },
@@ -149,6 +170,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->port = SHARD_DEFAULT_PORT;
 	o->mapd = SHARD_MAPD_DEFAULT_SOCKET;
 	o->heartbeat_ms = SHARD_HEARTBEAT_MS_DEFAULT;
+	o->scrub_s = SHARD_SCRUB_INTERVAL_DEFAULT;
+	o->deep_scrub_s = SHARD_DEEP_SCRUB_INTERVAL_DEFAULT;
+	o->recovery_pushes = SHARD_RECOVERY_PUSHES_DEFAULT;
 	while ((c = getopt_long(argc, argv, "s:S:l:p:a:m:MH:c:fvhV", long_opts,
 				NULL)) != -1) {
 		switch (c) {
@@ -214,6 +238,45 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			o->heartbeat_ms = (unsigned int)ms;
+			break;
+		case OPT_SCRUB:
+		case OPT_DEEP_SCRUB:
+			errno = 0;
+			ms = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    ms > 10UL * 365 * 24 * 3600) {
+				fprintf(stderr, "shardd: --%s must be a number "
+					"of seconds up to ten years, not '%s'\n",
+					c == OPT_SCRUB ? "scrub-interval" :
+					"deep-scrub-interval", optarg);
+				return -EINVAL;
+			}
+			if (c == OPT_SCRUB)
+				o->scrub_s = (unsigned int)ms;
+			else
+				o->deep_scrub_s = (unsigned int)ms;
+			break;
+		case OPT_RECOVERY_MBPS:
+		case OPT_RECOVERY_PUSHES:
+			errno = 0;
+			ms = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    (c == OPT_RECOVERY_MBPS ? ms > 1000000 :
+			     !ms || ms > SHARD_RECOVERY_PUSHES_MAX)) {
+				if (c == OPT_RECOVERY_MBPS)
+					fprintf(stderr, "shardd: --recovery-mbps "
+						"must be 0..1000000, not '%s'\n",
+						optarg);
+				else
+					fprintf(stderr, "shardd: --recovery-pushes "
+						"must be 1..%u, not '%s'\n",
+						SHARD_RECOVERY_PUSHES_MAX, optarg);
+				return -EINVAL;
+			}
+			if (c == OPT_RECOVERY_MBPS)
+				o->recovery_mbps = (unsigned int)ms;
+			else
+				o->recovery_pushes = (unsigned int)ms;
 			break;
 		case 'c':
 			if (strcmp(optarg, "ssd") && strcmp(optarg, "hdd")) {
@@ -409,6 +472,11 @@ int main(int argc, char **argv)
 	ret = shard_loop_init(&d, lfd);
 	if (ret)
 		goto out_listen;
+	d.scrub_interval = o.scrub_s;
+	d.deep_scrub_interval = o.deep_scrub_s;
+	d.recovery_pushes = o.recovery_pushes;
+	d.recovery_bps = (uint64_t)o.recovery_mbps * 1000000;
+	srandom((unsigned int)getpid() ^ (unsigned int)time(NULL));
 
 	if (o.mapd) {
 		if (!o.host) {

@@ -80,8 +80,8 @@ struct shard_peer {
 	bool recv_armed;
 	unsigned char rxbuf[RXBUF_SIZE];
 	size_t rxlen;
-	/* A REP_READ reply whose payload is still arriving, into its
-	 * message's rbuf: its header, and how much has come. */
+	/* A reply whose payload is still arriving, into its message's
+	 * rbuf: its header, and how much has come. */
 	struct shard_peer_msg *rx_msg;
 	struct shard_reply_h rx_hdr;
 	uint32_t rx_got;
@@ -372,7 +372,7 @@ static int take_reply(struct shard_peer *p, const struct shard_reply_h *rh,
 }
 
 /*
- * A REP_READ reply's payload is complete in m->rbuf: 0, or -EBADMSG
+ * A reply's payload is complete in m->rbuf: 0, or -EBADMSG
  * after the connection was failed.
  */
 static int took_read_payload(struct shard_peer *p)
@@ -393,9 +393,21 @@ static uint32_t reply_payload(const struct shard_peer_msg *m,
 {
 	if (rh->status != SHARD_S_OK)
 		return 0;
-	if (rh->opcode == SHARD_OP_PEER_HELLO)
+	switch (rh->opcode) {
+	case SHARD_OP_PEER_HELLO:
 		return sizeof(struct shard_hello);
-	return rh->opcode == SHARD_OP_REP_READ ? m->h.len : 0;
+	case SHARD_OP_REP_READ:
+		return m->h.len;
+	case SHARD_OP_REP_DIGEST:
+		return sizeof(struct shard_digest);
+	case SHARD_OP_REP_LIST:
+		/* Up to what was asked, in whole entries. */
+		return rh->len <= m->h.len &&
+		       !(rh->len % sizeof(struct shard_list_entry)) ?
+		       rh->len : m->h.len + 1;
+	default:
+		return 0;
+	}
 }
 
 static void on_recv(struct shard_ev *ev, int res)
@@ -442,7 +454,9 @@ static void on_recv(struct shard_ev *ev, int res)
 			peer_fail(p, "reply with an unexpected payload");
 			return;
 		}
-		if (rh.opcode == SHARD_OP_REP_READ && need) {
+		if (m->rbuf)
+			m->rlen = need;
+		if (m->rbuf && need) {
 			/* Into the message's buffer: what is here, then the
 			 * rest straight from the socket. */
 			n = p->rxlen - at - SHARD_HDR_SIZE;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Connections from this daemon to the other daemons, for the requests a
- * PG's primary sends its members (REP_WRITE, REP_ZERO, REP_FLUSH). One
+ * PG's primary sends its members (REP_WRITE, REP_ZERO, REP_FLUSH, and
+ * the reads of REP_READ, REP_LIST and REP_DIGEST). One
  * connection per peer, opened on first use with PEER_HELLO, carries
  * requests in the order they were queued. A connection that fails is
  * reopened after a backoff and every request not yet answered is sent
@@ -38,8 +39,11 @@ typedef void (*shard_peer_done_fn)(struct shard_peer_msg *m, int status,
 struct shard_peer_msg {
 	struct shard_req_h h;
 	const unsigned char *payload;
-	/* REP_READ: where the reply's h.len bytes go. */
+	/* REP_READ, REP_LIST, REP_DIGEST: where the reply's payload goes
+	 * (room for h.len bytes; a struct shard_digest), and how many
+	 * bytes came (set before done runs with SHARD_S_OK). */
 	unsigned char *rbuf;
+	uint32_t rlen;
 	/* Queued before its payload is there: m and everything after it
 	 * wait until shard_peer_payload_ready (which also sets data_crc). */
 	bool wait_payload;

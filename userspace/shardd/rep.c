@@ -28,6 +28,7 @@
 #include "map.h"
 #include "peer.h"
 #include "rep.h"
+#include "scrub.h"
 #include "session.h"
 #include "store.h"
 
@@ -270,7 +271,7 @@ static void add_target(struct shard_rep *op, uint32_t id)
 }
 
 /* Re-reads the PG's members; false when the op finished. */
-static bool retarget_mutation(struct shard_rep *op, unsigned int *copies)
+static bool retarget(struct shard_rep *op, unsigned int *copies)
 {
 	struct shardd *d = op->d;
 	const struct shard_map_pool *p = shard_map_pool(d->map, op->h.pool);
@@ -324,7 +325,7 @@ static void evaluate_read(struct shard_rep *op)
 {
 	unsigned int i, copies;
 
-	if (!retarget_mutation(op, &copies))
+	if (!retarget(op, &copies))
 		return;
 	for (i = 0; i < op->nt; i++)
 		if (op->t[i].needed && op->t[i].busy)
@@ -361,7 +362,7 @@ static void evaluate(struct shard_rep *op)
 		return;
 	}
 	if (!op->flush) {
-		if (!retarget_mutation(op, &copies))
+		if (!retarget(op, &copies))
 			return;
 	} else {
 		for (i = 0; i < op->nt; i++)
@@ -451,7 +452,19 @@ struct shard_rep *shard_rep_mutation(struct shardd *d,
 	op->h = *h;
 	op->buf = buf;
 	op->need_epoch = h->epoch;
+	shard_scrub_note_mutation(d, h);
 	return op;
+}
+
+bool shard_rep_busy(const struct shardd *d, const struct shard_obj *o)
+{
+	const struct shard_rep *op;
+
+	for (op = d->reps; op; op = op->next)
+		if (!op->flush && !op->read && op->h.pool == o->pool &&
+		    op->h.volume == o->volume && op->h.object == o->object)
+			return true;
+	return false;
 }
 
 struct shard_rep *shard_rep_read(struct shardd *d, const struct shard_req_h *h,

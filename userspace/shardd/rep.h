@@ -66,6 +66,10 @@ void shard_rep_release(struct shard_rep *op);
  * got. */
 unsigned char *shard_rep_buf(struct shard_rep *op);
 
+/* Whether a change to object o has not reached every member yet. */
+struct shard_obj;
+bool shard_rep_busy(const struct shardd *d, const struct shard_obj *o);
+
 /* A new map is installed: the members of every op are re-read. */
 void shard_rep_map_changed(struct shardd *d);
 /* The daemon stops: every op ends with STALE (the client resends to the

@@ -31,7 +31,16 @@ bool shard_replica_accepts(const struct shardd *d, const struct shard_req_h *h,
 		*why = "no such pool in our map";
 		return false;
 	}
-	pg = shard_map_pg(p, h->volume, h->object);
+	/* REP_LIST names its PG; the others an object. */
+	if (h->opcode == SHARD_OP_REP_LIST) {
+		pg = h->offset;
+		if (pg >= p->pg_count) {
+			*why = "no such PG in our map";
+			return false;
+		}
+	} else {
+		pg = shard_map_pg(p, h->volume, h->object);
+	}
 	row = shard_map_row(p, pg);
 	if (h->epoch < p->since[pg]) {
 		*why = "epoch older than the PG's members";
@@ -45,8 +54,12 @@ bool shard_replica_accepts(const struct shardd *d, const struct shard_req_h *h,
 		if (row[j] == me)
 			return true;
 	/* Being backfilled: it takes the PG's changes (not its reads). */
+	if (h->opcode != SHARD_OP_REP_WRITE && h->opcode != SHARD_OP_REP_ZERO) {
+		*why = "this daemon is not a member of the PG";
+		return false;
+	}
 	n = shard_map_backfill(p, pg, bf);
-	for (j = 0; j < n && h->opcode != SHARD_OP_REP_READ; j++)
+	for (j = 0; j < n; j++)
 		if (bf[j] == me)
 			return true;
 	*why = "this daemon is not a member of the PG";

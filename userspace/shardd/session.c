@@ -26,6 +26,7 @@
 #include "loop.h"
 #include "map.h"
 #include "rep.h"
+#include "scrub.h"
 #include "session.h"
 #include "store.h"
 
@@ -343,6 +344,39 @@ static int got_register(struct shard_session *s, json_t *msg)
 	return 0;
 }
 
+/* The scrubs mapd asks of us: [{"pool": P, "pg": N, "deep": bool}]. */
+static void take_scrubs(struct shard_session *s, json_t *list)
+{
+	json_t *e, *pool, *pg, *deep;
+	size_t i;
+
+	if (!list)
+		return;
+	if (!json_is_array(list)) {
+		pr_warn("mapd: heartbeat reply's scrub is not an array: "
+			"ignored");
+		return;
+	}
+	json_array_foreach(list, i, e) {
+		pool = json_object_get(e, "pool");
+		pg = json_object_get(e, "pg");
+		deep = json_object_get(e, "deep");
+		if (!json_is_integer(pool) || !json_is_integer(pg) ||
+		    json_integer_value(pool) < 0 ||
+		    json_integer_value(pool) > UINT32_MAX ||
+		    json_integer_value(pg) < 0 ||
+		    json_integer_value(pg) > UINT32_MAX ||
+		    (deep && !json_is_boolean(deep))) {
+			pr_warn("mapd: heartbeat reply's scrub[%zu] is not "
+				"{pool, pg, deep}: ignored", i);
+			continue;
+		}
+		shard_scrub_request(s->d, (uint32_t)json_integer_value(pool),
+				    (uint32_t)json_integer_value(pg),
+				    json_is_true(deep));
+	}
+}
+
 static int got_heartbeat(struct shard_session *s, json_t *msg)
 {
 	json_t *epoch = json_object_get(msg, "epoch");
@@ -354,6 +388,8 @@ static int got_heartbeat(struct shard_session *s, json_t *msg)
 	}
 	if ((uint64_t)json_integer_value(epoch) > s->d->epoch)
 		s->want_map = true;
+	take_scrubs(s, json_object_get(msg, "scrub"));
+	shard_scrub_tick(s->d);
 	return 0;
 }
 
@@ -368,6 +404,7 @@ static void install_map(struct shard_session *s, struct shard_map *map)
 	d->epoch = map->epoch;
 	shard_rep_map_changed(d);
 	shard_backfill_map_changed(d);
+	shard_scrub_map_changed(d);
 	shard_conn_map_changed(d);
 	pr_info("map epoch %" PRIu64 ": %zu daemons, %zu pools; daemon %u is "
 		"primary of %zu PGs", map->epoch, map->nr_daemons,

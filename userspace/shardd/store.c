@@ -650,3 +650,9 @@ void shard_store_foreach(const struct shard_store *st, uint32_t pool,
 		fn(arg, &o);
 	}
 }
+
+bool shard_store_holds(const struct shard_store *st,
+		       const struct shard_obj *o)
+{
+	return store_lookup(st, o) != NONE;
+}

@@ -85,6 +85,10 @@ void shard_store_foreach(const struct shard_store *st, uint32_t pool,
 			 void (*fn)(void *arg, const struct shard_obj *o),
 			 void *arg);
 
+/* Whether the store holds the object (any write to it was started). */
+bool shard_store_holds(const struct shard_store *st,
+		       const struct shard_obj *o);
+
 /* Makes every completed write durable (fdatasync); synchronous. */
 int shard_store_flush(struct shard_store *st);
 

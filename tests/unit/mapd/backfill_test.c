@@ -10,48 +10,12 @@
 #include "mapd_test.h"
 #include "place.h"
 
-FIXTURE(bf) {
-	char *dir;
-	char path[256];
-	struct mapd m;
-	struct fake_kernel fk;
-};
-
-FIXTURE_SETUP(bf)
-{
-	log_init(false, true);
-	self->dir = test_tmpdir();
-	ASSERT_NE(NULL, self->dir);
-	snprintf(self->path, sizeof(self->path), "%s/state.json", self->dir);
-	memset(&self->m, 0, sizeof(self->m));
-	memset(&self->fk, 0, sizeof(self->fk));
-	ASSERT_EQ(0, mapd_init(&self->m, self->path));
-	self->m.kernel.ops = &fake_kernel_ops;
-	self->m.kernel.priv = &self->fk;
-}
-
-FIXTURE_TEARDOWN(bf)
-{
-	mapd_fini(&self->m);
-	test_rmdir(self->dir);
-	free(self->dir);
-}
+MAPD_FIXTURE(bf)
 
 /* Registers a 100 GiB ssd daemon on host h; returns its id. */
 static uint32_t reg(struct mapd *m, const char *host)
 {
-	char line[512];
-	json_t *r;
-	uint32_t id;
-
-	snprintf(line, sizeof(line),
-		 "{\"cmd\":\"daemon-register\",\"addr\":\"10.0.0.1\",\"port\":%d,"
-		 "\"capacity\":%llu,\"class\":\"ssd\",\"host\":\"%s\"}",
-		 7000 + (int)m->st.ndaemons, 100ULL << 30, host);
-	r = test_request(m, line);
-	id = reply_ok(r) ? json_integer_value(json_object_get(r, "id")) : 0;
-	json_decref(r);
-	return id;
+	return test_register(m, host, NULL, 100, "ssd");
 }
 
 static void heartbeat(struct mapd *m, uint32_t id)
@@ -409,7 +373,6 @@ TEST_F(bf, refusals)
 	uint64_t epoch;
 	uint32_t *acting;
 	json_t *r;
-	char cl_dummy;
 
 	setup_r3_back(_metadata, m);
 	p = state_pool(&m->st, "r3");
@@ -506,15 +469,7 @@ TEST_F(bf, refusals)
 	EXPECT_ERROR(m, REQ({"cmd":"pg-backfilled","pool":4294967298,"pg":3,"daemon":1,"from":2,"acting":[2,3]}),
 		     "no pool with id 4294967298");
 
-	/*
-	 * Cluster mode: refused before anything is looked at. The command
-	 * only tests m->cl, so a stand-in pointer will do (never
-	 * dereferenced; put back before teardown).
-	 */
-	m->cl = (struct mapd_cluster *)&cl_dummy;
-	r = backfilled(m, 2, 3, 1, row[0], row, n);
-	m->cl = NULL;
-	EXPECT_REFUSED(r, "pg-backfilled: not supported in cluster mode yet");
+	/* Cluster mode: see backfill_etcd_test.c. */
 
 	/* Nothing changed by any of it. */
 	EXPECT_EQ(epoch, m->st.epoch);
@@ -646,6 +601,42 @@ TEST_F(bf, full_row_swaps_member)
 		EXPECT_STREQ("active+clean", pg_state(m, "r3", pg));
 	}
 	EXPECT_GT(moved, 0);
+}
+
+/*
+ * Cluster mode: the targets are those of the leader's map document,
+ * still placed and not acting; nonsense in it is left out. NULL derives
+ * them again.
+ */
+TEST_F(bf, published_targets)
+{
+	struct mapd *m = &self->m;
+	uint32_t pg, row[8], acting0;
+	struct mapd_pool *p;
+	json_t *map;
+
+	setup_r3_back(_metadata, m);
+	p = state_pool(&m->st, "r3");
+	ASSERT_EQ(2u, p->id);
+	acting0 = p->acting[3 * 3];	/* PG 3's first member, acting */
+	map = json_pack("{s:[{s:i, s:[[i,i],[i,i],[s,i],[i,i],[i,i]]}]}",
+			"pools", "id", 2, "backfill", 0, 1, 3, acting0, "x", 1,
+			5, 99999999, 7, -1);
+	ASSERT_NE(NULL, map);
+	ASSERT_EQ(0, mapd_backfill_publish(map));
+	json_decref(map);
+	ASSERT_EQ(1u, mapd_backfill_targets(&m->st, p, 0, row));
+	EXPECT_EQ(1u, row[0]);
+	for (pg = 1; pg < 16; pg++)
+		EXPECT_EQ(0u, mapd_backfill_targets(&m->st, p, pg, row))
+			TH_LOG("PG %u", pg);
+	EXPECT_STREQ("active+undersized+remapped",
+		     mapd_pg_state(&m->st, p, 1));
+	/* Derived as before, whatever was published. */
+	EXPECT_EQ(1u, mapd_backfill_derive(&m->st, p, 1, row));
+	ASSERT_EQ(0, mapd_backfill_publish(NULL));
+	for (pg = 0; pg < 16; pg++)
+		EXPECT_EQ(1u, mapd_backfill_targets(&m->st, p, pg, row));
 }
 
 TEST_HARNESS_MAIN

@@ -10,32 +10,7 @@
 #include "mapd_test.h"
 #include "cluster_doc.h"
 
-FIXTURE(bl) {
-	char *dir;
-	char path[256];
-	struct mapd m;
-	struct fake_kernel fk;
-};
-
-FIXTURE_SETUP(bl)
-{
-	log_init(false, true);
-	self->dir = test_tmpdir();
-	ASSERT_NE(NULL, self->dir);
-	snprintf(self->path, sizeof(self->path), "%s/state.json", self->dir);
-	memset(&self->m, 0, sizeof(self->m));
-	memset(&self->fk, 0, sizeof(self->fk));
-	ASSERT_EQ(0, mapd_init(&self->m, self->path));
-	self->m.kernel.ops = &fake_kernel_ops;
-	self->m.kernel.priv = &self->fk;
-}
-
-FIXTURE_TEARDOWN(bl)
-{
-	mapd_fini(&self->m);
-	test_rmdir(self->dir);
-	free(self->dir);
-}
+MAPD_FIXTURE(bl)
 
 /* The reply's "blocklist" (or the map's) as "a,b,c". */
 static void joined(json_t *list, char *buf, size_t len)

@@ -27,12 +27,9 @@
 #define TTL_MS		2000	/* the lease TTL: the grace period */
 #define MAX_MAPDS	3
 #define PER_MAPD	2	/* fake daemons per mapd */
-#define CALL_MS		2000	/* a request to a mapd */
 
 FIXTURE(cl) {
-	struct test_etcd etcd;
-	struct etcd *e;		/* the test's own client */
-	char dir[64];
+	struct mapd_env env;
 	char map_key[64], config_key[64];
 	struct mapd_proc m[MAX_MAPDS];
 	size_t n;
@@ -40,164 +37,49 @@ FIXTURE(cl) {
 	struct hb_set hb;
 };
 
-/* MAPD_TEST=NAME runs only that test (the others skip). */
-static bool selected(struct __test_metadata *_metadata)
-{
-	const char *only = getenv("MAPD_TEST");
-
-	return !only || !*only || !strcmp(only, _metadata->name);
-}
-
-/* The test's etcd, client and directory (keep: leave the directory). */
-static void release(FIXTURE_DATA(cl) *self, bool keep)
-{
-	char cmd[128];
-
-	if (self->e)
-		etcd_close(self->e);
-	self->e = NULL;
-	test_etcd_stop(&self->etcd);
-	if (keep) {
-		fprintf(stderr, "# kept %s\n", self->dir);
-	} else if (self->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", self->dir);
-		if (system(cmd))
-			fprintf(stderr, "# cannot remove %s\n", self->dir);
-	}
-}
-
 FIXTURE_SETUP(cl)
 {
 	char err[256] = "";
-	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (!test_etcd_bin() || !mapd_proc_bin() || !selected(_metadata))
+	if (!test_etcd_bin() || !mapd_proc_bin() ||
+	    !mapd_test_selected(_metadata->name))
 		return;		/* each test skips */
-	strcpy(self->dir, "/tmp/mapd-cluster.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(self->map_key, sizeof(self->map_key), "/shard/%s/map",
 		 CLUSTER);
 	snprintf(self->config_key, sizeof(self->config_key),
 		 "/shard/%s/config", CLUSTER);
-	/* No teardown after a failed setup: undo it here. */
-	ret = test_etcd_start(&self->etcd, 1);
-	if (!ret) {
-		self->e = etcd_open(self->etcd.url, 2000, err, sizeof(err));
-		ret = self->e ? hb_start(&self->hb, 300) : -EINVAL;
-	}
-	if (ret)
-		release(self, false);
-	ASSERT_EQ(0, ret) TH_LOG("%s", err);
+	ASSERT_EQ(0, mapd_env_start(&self->env, "/tmp/mapd-cluster.XXXXXX",
+				    &self->hb, err, sizeof(err)))
+		TH_LOG("%s", err);
 }
 
+/*
+ * A mapd still running must exit cleanly on SIGTERM, with nothing for the
+ * sanitizers to say (leaks included). MAPD_TEST_KEEP=1 keeps a failed
+ * test's logs and state files.
+ */
 FIXTURE_TEARDOWN(cl)
 {
-	size_t i;
-
-	hb_stop(&self->hb);
-	/* All at once: each takes a moment for its leak check. */
-	for (i = 0; i < self->n; i++)
-		if (self->m[i].pid > 0)
-			kill(self->m[i].pid, SIGTERM);
-	for (i = 0; i < self->n; i++) {
-		struct mapd_proc *p = &self->m[i];
-		bool was_running = p->pid > 0;
-		int status = mapd_proc_stop(p, 5000);
-
-		/* A mapd still running must exit cleanly on SIGTERM, with
-		 * nothing for the sanitizers to say (leaks included). */
-		if (was_running) {
-			EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
-				TH_LOG("mapd %s: wait status %d", p->name,
-				       status);
-		}
-		EXPECT_TRUE(mapd_proc_log_clean(p))
-			TH_LOG("mapd %s: sanitizer report in %s", p->name,
-			       p->log);
-		if (!_metadata->passed)
-			mapd_proc_log_tail(p, 3000);
-	}
-	/* MAPD_TEST_KEEP=1 keeps a failed test's logs and state files. */
-	release(self, !_metadata->passed && getenv("MAPD_TEST_KEEP"));
+	EXPECT_EQ(0, mapd_env_finish(&self->env, &self->hb, self->m, self->n,
+				     NULL, !_metadata->passed));
 }
-
-#define NEED_ETCD() do {						\
-	if (!selected(_metadata))					\
-		SKIP(return, "not selected by MAPD_TEST");		\
-	if (!self->e)							\
-		SKIP(return, "needs etcd and build/asan/shard-mapd");	\
-} while (0)
 
 static void sleep_ms(long ms)
 {
 	usleep(ms * 1000);
 }
 
-/*
- * Polls cond every 100 ms for up to timeout_ms; the milliseconds it took
- * to become true, or -1.
- */
-#define WAIT_FOR(timeout_ms, cond) ({					\
-	long __t0 = test_now_ms(), __took = -1;				\
-	for (;;) {							\
-		if (cond) {						\
-			__took = test_now_ms() - __t0;			\
-			break;						\
-		}							\
-		if (test_now_ms() - __t0 > (timeout_ms))		\
-			break;						\
-		sleep_ms(100);						\
-	}								\
-	__took;								\
-})
-
-/* A request to mapd p; NULL if it did not answer. */
-static json_t *call(struct mapd_proc *p, const char *req)
-{
-	int err;
-
-	return mapd_call(p->sock, req, CALL_MS, &err);
-}
-
-static bool ok(json_t *r)
-{
-	return r && json_is_true(json_object_get(r, "ok"));
-}
-
-static const char *error_of(json_t *r)
-{
-	const char *e = r ? json_string_value(json_object_get(r, "error")) :
-			    "no answer";
-
-	return e ? e : "";
-}
-
 /* Starts n mapds at once (a, b, c). */
 static int start_mapds(FIXTURE_DATA(cl) *self, size_t n)
 {
-	static const char *names[MAX_MAPDS] = { "a", "b", "c" };
-	size_t i;
-	int ret;
-
-	for (i = 0; i < n; i++) {
-		ret = mapd_proc_start(&self->m[i], self->dir, names[i],
-				      self->etcd.url, CLUSTER, GRACE);
-		if (ret)
-			return ret;
-		self->n = i + 1;
-	}
-	for (i = 0; i < n; i++) {
-		ret = mapd_proc_wait_ready(&self->m[i], 15000);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return mapd_procs_start(self->m, n, &self->n, &self->env, CLUSTER,
+				GRACE);
 }
 
 static json_t *status(struct mapd_proc *p)
 {
-	return call(p, "{\"cmd\":\"status\"}");
+	return mapd_req(p, "{\"cmd\":\"status\"}");
 }
 
 static const char *etcd_state(json_t *st)
@@ -227,7 +109,7 @@ static bool agree_on_leader(FIXTURE_DATA(cl) *self, char *leader,
 			continue;
 		st = status(&self->m[i]);
 		l = json_string_value(json_object_get(st, "leader"));
-		if (!ok(st) || !l ||
+		if (!mapd_ok(st) || !l ||
 		    strcmp(json_string_value(json_object_get(st, "mode")) ?: "",
 			   "cluster") ||
 		    strcmp(etcd_state(st), "ok"))
@@ -251,52 +133,13 @@ static int index_of(FIXTURE_DATA(cl) *self, const char *name)
 	return -1;
 }
 
-/*
- * Registers a fake daemon on mapd p (host: the mapd's name), which
- * heartbeats from then on; its id.
- */
-static uint32_t reg(FIXTURE_DATA(cl) *self, struct mapd_proc *p, int port)
-{
-	char req[256];
-	uint32_t id = 0;
-	json_t *r;
-	int err;
-
-	snprintf(req, sizeof(req),
-		 "{\"cmd\":\"daemon-register\",\"addr\":\"127.0.0.1\",\"port\":%d,"
-		 "\"capacity\":%llu,\"class\":\"ssd\",\"host\":\"host-%s\"}",
-		 port, 100ULL << 30, p->name);
-	r = hb_register(&self->hb, p->sock, req, &err);
-	if (ok(r))
-		id = json_integer_value(json_object_get(r, "id"));
-	else
-		fprintf(stderr, "# register on %s: %s\n", p->name,
-			r ? error_of(r) : strerror(-err));
-	json_decref(r);
-	return id;
-}
-
-/* Daemon id as mapd p sees it: 1 up, 0 down, -1 unknown. */
-static int daemon_up(struct mapd_proc *p, uint32_t id)
-{
-	json_t *r = call(p, "{\"cmd\":\"daemon-ls\"}"), *d;
-	int up = -1;
-	size_t i;
-
-	json_array_foreach(json_object_get(r, "daemons"), i, d)
-		if (json_integer_value(json_object_get(d, "id")) == id)
-			up = json_is_true(json_object_get(d, "up"));
-	json_decref(r);
-	return up;
-}
-
 /* Every running mapd sees daemon id up (or down). */
 static bool up_everywhere(FIXTURE_DATA(cl) *self, uint32_t id, int up)
 {
 	size_t i;
 
 	for (i = 0; i < self->n; i++)
-		if (self->m[i].pid && daemon_up(&self->m[i], id) != up)
+		if (self->m[i].pid && mapd_daemon_up(&self->m[i], id) != up)
 			return false;
 	return true;
 }
@@ -320,8 +163,8 @@ static int add_daemons(FIXTURE_DATA(cl) *self)
 
 	for (i = 0; i < self->n; i++)
 		for (k = 0; k < PER_MAPD; k++) {
-			self->ids[i][k] = reg(self, &self->m[i],
-					      7000 + 10 * i + k);
+			self->ids[i][k] = mapd_register_daemon(&self->hb,
+					&self->m[i], 7000 + 10 * i + k);
 			if (!self->ids[i][k])
 				return -EIO;
 		}
@@ -330,7 +173,7 @@ static int add_daemons(FIXTURE_DATA(cl) *self)
 
 static json_t *map_show(struct mapd_proc *p)
 {
-	json_t *r = call(p, "{\"cmd\":\"map-show\"}");
+	json_t *r = mapd_req(p, "{\"cmd\":\"map-show\"}");
 	json_t *map = json_incref(json_object_get(r, "map"));
 
 	json_decref(r);
@@ -380,7 +223,7 @@ static bool converged(FIXTURE_DATA(cl) *self, uint64_t min_epoch,
 
 static json_t *pool_of(struct mapd_proc *p, const char *name)
 {
-	json_t *r = call(p, "{\"cmd\":\"pool-ls\"}"), *pool, *found = NULL;
+	json_t *r = mapd_req(p, "{\"cmd\":\"pool-ls\"}"), *pool, *found = NULL;
 	size_t i;
 
 	json_array_foreach(json_object_get(r, "pools"), i, pool)
@@ -444,7 +287,7 @@ static json_t *pool_create(struct mapd_proc *p, const char *name, int size)
 	snprintf(req, sizeof(req),
 		 "{\"cmd\":\"pool-create\",\"name\":\"%s\",\"size\":%d,\"pgs\":32}",
 		 name, size);
-	return call(p, req);
+	return mapd_req(p, req);
 }
 
 /* The running mapd that leads, by status; -1 if they do not agree. */
@@ -499,10 +342,10 @@ static void check_history(struct __test_metadata *_metadata,
 
 	ASSERT_NE(NULL, h);
 	h->key = self->map_key;
-	ASSERT_EQ(0, etcd_get(self->e, self->map_key, &kv, NULL));
+	ASSERT_EQ(0, etcd_get(self->env.e, self->map_key, &kv, NULL));
 	h->until = kv.mod_rev;
 	etcd_kv_free(&kv);
-	EXPECT_EQ(0, etcd_watch(self->e, self->map_key, 1, history_cb, h,
+	EXPECT_EQ(0, etcd_watch(self->env.e, self->map_key, 1, history_cb, h,
 				NULL, NULL));
 	EXPECT_EQ(0, h->bad);
 	EXPECT_EQ(0, h->deletes);
@@ -541,13 +384,13 @@ TEST_F_TIMEOUT(cl, one_leader, 40)
 	size_t i, leading = 0;
 	json_t *st;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	ASSERT_EQ(0, start_mapds(self, 3));
 	ASSERT_LE(0, WAIT_FOR(10000, agree_on_leader(self, leader,
 						     sizeof(leader))));
 	ASSERT_LE(0, index_of(self, leader));
 	snprintf(k, sizeof(k), "/shard/%s/leader", CLUSTER);
-	ASSERT_EQ(0, etcd_get(self->e, k, &kv, NULL));
+	ASSERT_EQ(0, etcd_get(self->env.e, k, &kv, NULL));
 	EXPECT_STREQ(leader, kv.value);
 	EXPECT_NE(0, kv.lease);
 	etcd_kv_free(&kv);
@@ -576,11 +419,11 @@ TEST_F_TIMEOUT(cl, pool_converges, 40)
 	uint64_t epoch = 0, before;
 	size_t i, pg, width;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self, 3);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, 1, &before)));
 	r = pool_create(&self->m[1], "rep", 2);
-	ASSERT_TRUE(ok(r)) TH_LOG("%s", error_of(r));
+	ASSERT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
 	json_decref(r);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, before + 1, &epoch) &&
 			      pool_clean_everywhere(self, "rep")));
@@ -588,7 +431,7 @@ TEST_F_TIMEOUT(cl, pool_converges, 40)
 	       (unsigned long long)epoch);
 
 	/* No PG has both copies on one host. */
-	r = call(&self->m[2], "{\"cmd\":\"daemon-ls\"}");
+	r = mapd_req(&self->m[2], "{\"cmd\":\"daemon-ls\"}");
 	daemons = json_object_get(r, "daemons");
 	ASSERT_EQ(3 * PER_MAPD, json_array_size(daemons));
 	json_array_foreach(daemons, i, d) {
@@ -625,7 +468,7 @@ TEST_F_TIMEOUT(cl, silent_daemon_goes_down, 40)
 	uint32_t id;
 	long took;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self, 3);
 	id = self->ids[0][1];
 	hb_enable(&self->hb, id, false);
@@ -655,7 +498,7 @@ TEST_F_TIMEOUT(cl, leader_failover, 45)
 	json_t *r;
 	size_t k;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self, 3);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, 1, &before)));
 	old = leader_index(self);
@@ -687,7 +530,7 @@ TEST_F_TIMEOUT(cl, leader_failover, 45)
 
 	/* And the cluster still changes. */
 	r = pool_create(&self->m[(old + 1) % 3], "after", 2);
-	ASSERT_TRUE(ok(r)) TH_LOG("%s", error_of(r));
+	ASSERT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
 	json_decref(r);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, before + 1, &epoch) &&
 			      pool_placed_everywhere(self, "after")));
@@ -708,7 +551,7 @@ TEST_F_TIMEOUT(cl, epoch_history, 45)
 	size_t i;
 	json_t *r;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self, 3);
 	/* Three pool creates, one through each mapd, sent at once. */
 	for (i = 0; i < 3; i++) {
@@ -729,7 +572,8 @@ TEST_F_TIMEOUT(cl, epoch_history, 45)
 		       !line && jl_buf_fill(&b, fds[i]) > 0)
 			;
 		r = line ? json_loads(line, 0, NULL) : NULL;
-		EXPECT_TRUE(ok(r)) TH_LOG("%s: %s", pools[i], error_of(r));
+		EXPECT_TRUE(mapd_ok(r))
+			TH_LOG("%s: %s", pools[i], mapd_error(r));
 		json_decref(r);
 		free(line);
 		jl_buf_free(&b);
@@ -746,7 +590,7 @@ TEST_F_TIMEOUT(cl, epoch_history, 45)
 	ASSERT_LE(0, WAIT_FOR(TTL_MS + 4000, leader_index(self) >= 0 &&
 			      leader_index(self) != old));
 	r = pool_create(&self->m[(old + 1) % 3], "p3", 2);
-	EXPECT_TRUE(ok(r)) TH_LOG("%s", error_of(r));
+	EXPECT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
 	json_decref(r);
 	ASSERT_LE(0, WAIT_FOR(6000, converged(self, 1, &epoch) &&
 			      pool_placed_everywhere(self, "p3")));
@@ -772,7 +616,7 @@ static int read_replies(int fd, int count, const char *who)
 			continue;
 		}
 		r = json_loads(line, 0, NULL);
-		if (ok(r))
+		if (mapd_ok(r))
 			good++;
 		else
 			fprintf(stderr, "# %s: %s\n", who, line);
@@ -792,7 +636,7 @@ TEST_F_TIMEOUT(cl, concurrent_creates, 40)
 	uint64_t seen[64];
 	size_t n = 0, k, j;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	ASSERT_EQ(0, start_mapds(self, 2));
 	ASSERT_LE(0, WAIT_FOR(10000, agree_on_leader(self, leader,
 						     sizeof(leader))));
@@ -817,12 +661,12 @@ TEST_F_TIMEOUT(cl, concurrent_creates, 40)
 	/* Both see all 40, with 40 different ids. */
 	for (k = 0; k < 2; k++) {
 		ASSERT_LE(0, WAIT_FOR(3000, ({
-			json_t *__r = call(&self->m[k], "{\"cmd\":\"ls\"}");
+			json_t *__r = mapd_req(&self->m[k], "{\"cmd\":\"ls\"}");
 			bool __all = json_array_size(json_object_get(__r, "volumes")) == 40;
 			json_decref(__r);
 			__all;
 		}))) TH_LOG("mapd %s", self->m[k].name);
-		r = call(&self->m[k], "{\"cmd\":\"ls\"}");
+		r = mapd_req(&self->m[k], "{\"cmd\":\"ls\"}");
 		n = 0;
 		json_array_foreach(json_object_get(r, "volumes"), j, v) {
 			uint64_t id = json_integer_value(json_object_get(v, "id"));
@@ -856,7 +700,7 @@ static bool etcd_state_everywhere(FIXTURE_DATA(cl) *self, const char *s,
 		took = test_now_ms() - t0;
 		if (took > *slowest)
 			*slowest = took;
-		all = all && ok(st) && !strcmp(etcd_state(st), s);
+		all = all && mapd_ok(st) && !strcmp(etcd_state(st), s);
 		json_decref(st);
 	}
 	return all;
@@ -869,11 +713,11 @@ TEST_F_TIMEOUT(cl, etcd_outage, 45)
 	json_t *r;
 	size_t i;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self, 2);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, 1, &before)));
 
-	test_etcd_kill(&self->etcd);
+	test_etcd_kill(&self->env.etcd);
 	took = WAIT_FOR(5000, etcd_state_everywhere(self, "unreachable",
 						    &slowest));
 	ASSERT_LE(0, took);
@@ -889,26 +733,26 @@ TEST_F_TIMEOUT(cl, etcd_outage, 45)
 	EXPECT_EQ(before, epoch_of(&self->m[1]));
 	for (i = 0; i < 2; i++) {
 		r = pool_create(&self->m[i], "during", 1);
-		EXPECT_FALSE(ok(r));
-		EXPECT_NE(NULL, strstr(error_of(r), "etcd"))
-			TH_LOG("pool-create: %s", error_of(r));
+		EXPECT_FALSE(mapd_ok(r));
+		EXPECT_NE(NULL, strstr(mapd_error(r), "etcd"))
+			TH_LOG("pool-create: %s", mapd_error(r));
 		json_decref(r);
-		r = call(&self->m[i], "{\"cmd\":\"create\",\"pool\":\"default\",\"name\":\"v\",\"size\":4096}");
-		EXPECT_FALSE(ok(r));
-		EXPECT_NE(NULL, strstr(error_of(r), "etcd"))
-			TH_LOG("create: %s", error_of(r));
+		r = mapd_req(&self->m[i], "{\"cmd\":\"create\",\"pool\":\"default\",\"name\":\"v\",\"size\":4096}");
+		EXPECT_FALSE(mapd_ok(r));
+		EXPECT_NE(NULL, strstr(mapd_error(r), "etcd"))
+			TH_LOG("create: %s", mapd_error(r));
 		json_decref(r);
 	}
 	EXPECT_EQ(NULL, pool_of(&self->m[0], "during"));
 
-	ASSERT_EQ(0, test_etcd_restart(&self->etcd));
+	ASSERT_EQ(0, test_etcd_restart(&self->env.etcd));
 	slowest = 0;
 	took = WAIT_FOR(10000, etcd_state_everywhere(self, "ok", &slowest));
 	ASSERT_LE(0, took);
 	TH_LOG("etcd ok again on both %ld ms after its restart", took);
 	ASSERT_LE(0, WAIT_FOR(5000, leader_index(self) >= 0));
 	r = pool_create(&self->m[1], "after", 2);
-	ASSERT_TRUE(ok(r)) TH_LOG("%s", error_of(r));
+	ASSERT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
 	json_decref(r);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, before + 1, &epoch) &&
 			      pool_clean_everywhere(self, "after")));
@@ -927,10 +771,10 @@ TEST_F_TIMEOUT(cl, etcd_hung, 40)
 	json_t *r;
 	int i;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self, 2);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, 1, &before)));
-	ASSERT_EQ(0, kill(self->etcd.pid, SIGSTOP));
+	ASSERT_EQ(0, kill(self->env.etcd.pid, SIGSTOP));
 	took = WAIT_FOR(8000, etcd_state_everywhere(self, "unreachable",
 						    &slowest));
 	EXPECT_LE(0, took);
@@ -941,12 +785,12 @@ TEST_F_TIMEOUT(cl, etcd_hung, 40)
 	TH_LOG("unreachable after %ld ms; slowest status %ld ms", took,
 	       slowest);
 	EXPECT_LT(slowest, 1500);
-	ASSERT_EQ(0, kill(self->etcd.pid, SIGCONT));
+	ASSERT_EQ(0, kill(self->env.etcd.pid, SIGCONT));
 	took = WAIT_FOR(10000, etcd_state_everywhere(self, "ok", &slowest));
 	ASSERT_LE(0, took);
 	TH_LOG("ok again %ld ms after etcd resumed", took);
 	r = pool_create(&self->m[0], "after", 2);
-	ASSERT_TRUE(ok(r)) TH_LOG("%s", error_of(r));
+	ASSERT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
 	json_decref(r);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, before + 1, &epoch) &&
 			      pool_clean_everywhere(self, "after")));
@@ -963,7 +807,7 @@ static json_t *placement_of(struct mapd_proc *p)
 
 static int put_doc(FIXTURE_DATA(cl) *self, const char *key, const char *doc)
 {
-	return etcd_put(self->e, key, doc, strlen(doc), 0);
+	return etcd_put(self->env.e, key, doc, strlen(doc), 0);
 }
 
 TEST_F_TIMEOUT(cl, bad_documents, 40)
@@ -986,7 +830,7 @@ TEST_F_TIMEOUT(cl, bad_documents, 40)
 	size_t i, k;
 	char leader[64];
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self, 2);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, 1, &before)));
 	for (k = 0; k < self->n; k++)
@@ -1017,7 +861,7 @@ TEST_F_TIMEOUT(cl, bad_documents, 40)
 			ASSERT_TRUE(mapd_proc_alive(&self->m[k]))
 				TH_LOG("%s died on %s", self->m[k].name,
 				       bad[i].doc);
-			EXPECT_TRUE(ok(st));
+			EXPECT_TRUE(mapd_ok(st));
 			EXPECT_LT(test_now_ms() - t0, 1000);
 			EXPECT_LE(before, json_integer_value(
 				json_object_get(st, "epoch")));
@@ -1044,7 +888,7 @@ static bool doc_readable(FIXTURE_DATA(cl) *self, const char *key,
 	bool readable;
 	json_t *j;
 
-	if (etcd_get(self->e, key, &kv, NULL))
+	if (etcd_get(self->env.e, key, &kv, NULL))
 		return false;
 	j = json_loadb(kv.value, kv.value_len, 0, NULL);
 	etcd_kv_free(&kv);
@@ -1068,7 +912,7 @@ TEST_F_TIMEOUT(cl, unreadable_documents_written_over, 40)
 	json_t *r;
 	int old;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self, 2);
 	ASSERT_LE(0, WAIT_FOR(5000, converged(self, 1, &before)));
 
@@ -1077,7 +921,7 @@ TEST_F_TIMEOUT(cl, unreadable_documents_written_over, 40)
 	ASSERT_LE(0, WAIT_FOR(3000, mapd_proc_log_count(&self->m[0],
 				"map document is not") > old));
 	r = pool_create(&self->m[1], "later", 2);
-	ASSERT_TRUE(ok(r)) TH_LOG("%s", error_of(r));
+	ASSERT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
 	json_decref(r);
 	EXPECT_LE(0, WAIT_FOR(5000, converged(self, before + 1, &epoch) &&
 			      pool_clean_everywhere(self, "later")))
@@ -1090,13 +934,13 @@ TEST_F_TIMEOUT(cl, unreadable_documents_written_over, 40)
 	ASSERT_EQ(0, put_doc(self, self->config_key, "\x01 garbage"));
 	ASSERT_LE(0, WAIT_FOR(3000, mapd_proc_log_count(&self->m[1],
 				"config document is not") > old));
-	r = call(&self->m[1], "{\"cmd\":\"create\",\"pool\":\"default\",\"name\":\"v\",\"size\":4096}");
-	EXPECT_TRUE(ok(r)) TH_LOG("create: %s", error_of(r));
+	r = mapd_req(&self->m[1], "{\"cmd\":\"create\",\"pool\":\"default\",\"name\":\"v\",\"size\":4096}");
+	EXPECT_TRUE(mapd_ok(r)) TH_LOG("create: %s", mapd_error(r));
 	json_decref(r);
 	EXPECT_TRUE(doc_readable(self, self->config_key, NULL));
 	/* Both mapds have the volume, the pools and the daemons. */
 	EXPECT_LE(0, WAIT_FOR(3000, ({
-		json_t *__a = call(&self->m[0], "{\"cmd\":\"ls\"}");
+		json_t *__a = mapd_req(&self->m[0], "{\"cmd\":\"ls\"}");
 		bool __has = json_array_size(json_object_get(__a, "volumes")) == 1;
 		json_decref(__a);
 		__has;

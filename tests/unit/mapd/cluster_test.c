@@ -11,52 +11,7 @@
 #include "place.h"
 #include "../common/b64.h"
 
-FIXTURE(cl) {
-	char *dir;
-	char path[256];
-	struct mapd m;
-	struct fake_kernel fk;
-};
-
-FIXTURE_SETUP(cl)
-{
-	log_init(false, true);
-	self->dir = test_tmpdir();
-	ASSERT_NE(NULL, self->dir);
-	snprintf(self->path, sizeof(self->path), "%s/state.json", self->dir);
-	memset(&self->m, 0, sizeof(self->m));
-	memset(&self->fk, 0, sizeof(self->fk));
-	ASSERT_EQ(0, mapd_init(&self->m, self->path));
-	self->m.kernel.ops = &fake_kernel_ops;
-	self->m.kernel.priv = &self->fk;
-}
-
-FIXTURE_TEARDOWN(cl)
-{
-	mapd_fini(&self->m);
-	test_rmdir(self->dir);
-	free(self->dir);
-}
-
-/* Registers a daemon on host h with capacity cap GiB; returns its id. */
-static uint32_t reg(struct mapd *m, const char *host, const char *rack,
-		    int cap_gib, const char *class)
-{
-	char line[512];
-	json_t *r;
-	uint32_t id;
-
-	snprintf(line, sizeof(line),
-		 "{\"cmd\":\"daemon-register\",\"addr\":\"10.0.0.1\",\"port\":%d,"
-		 "\"capacity\":%llu,\"class\":\"%s\",\"host\":\"%s\"%s%s%s}",
-		 7000 + (int)m->st.ndaemons, (unsigned long long)cap_gib << 30,
-		 class, host, rack ? ",\"rack\":\"" : "", rack ? rack : "",
-		 rack ? "\"" : "");
-	r = test_request(m, line);
-	id = reply_ok(r) ? json_integer_value(json_object_get(r, "id")) : 0;
-	json_decref(r);
-	return id;
-}
+MAPD_FIXTURE(cl)
 
 static json_t *pool_of(struct mapd *m, const char *name)
 {
@@ -93,9 +48,9 @@ TEST_F(cl, pool_create_ls_rm)
 	uint64_t epoch;
 	json_t *p;
 
-	ASSERT_NE(0, reg(m, "a", NULL, 100, "ssd"));
-	ASSERT_NE(0, reg(m, "b", NULL, 100, "ssd"));
-	ASSERT_NE(0, reg(m, "c", NULL, 100, "hdd"));
+	ASSERT_NE(0, test_register(m, "a", NULL, 100, "ssd"));
+	ASSERT_NE(0, test_register(m, "b", NULL, 100, "ssd"));
+	ASSERT_NE(0, test_register(m, "c", NULL, 100, "hdd"));
 	epoch = m->st.epoch;
 	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"fast","size":2,"class":"ssd","pgs":64}));
 	EXPECT_GT(m->st.epoch, epoch);
@@ -137,9 +92,9 @@ TEST_F(cl, failure_domains_and_capped)
 	/* Two hosts, one of them much larger: with two copies every PG has
 	 * one copy on each host, so the large host cannot be filled in
 	 * proportion. */
-	reg(m, "a", NULL, 1000, "ssd");
-	reg(m, "a", NULL, 1000, "ssd");
-	reg(m, "b", NULL, 100, "ssd");
+	test_register(m, "a", NULL, 1000, "ssd");
+	test_register(m, "a", NULL, 1000, "ssd");
+	test_register(m, "b", NULL, 100, "ssd");
 	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"r2","size":2,"pgs":128}));
 	p = state_pool(&m->st, "r2");
 	ASSERT_NE(NULL, p);
@@ -163,10 +118,10 @@ TEST_F(cl, rack_domain)
 	struct mapd_pool *p;
 	uint32_t pg;
 
-	reg(m, "a", "r1", 100, "ssd");
-	reg(m, "b", "r1", 100, "ssd");
-	reg(m, "c", "r2", 100, "ssd");
-	reg(m, "d", "r2", 100, "ssd");
+	test_register(m, "a", "r1", 100, "ssd");
+	test_register(m, "b", "r1", 100, "ssd");
+	test_register(m, "c", "r2", 100, "ssd");
+	test_register(m, "d", "r2", 100, "ssd");
 	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"x","size":2,"failure_domain":"rack","pgs":64}));
 	p = state_pool(&m->st, "x");
 	for (pg = 0; pg < 64; pg++) {
@@ -184,8 +139,8 @@ TEST_F(cl, heartbeat_down_up_out)
 	uint32_t id;
 	json_t *r;
 
-	id = reg(m, "a", NULL, 100, "ssd");
-	reg(m, "b", NULL, 100, "ssd");
+	id = test_register(m, "a", NULL, 100, "ssd");
+	test_register(m, "b", NULL, 100, "ssd");
 	ASSERT_EQ(1, id);
 	EXPECT_ERROR(m, REQ({"cmd":"daemon-heartbeat","id":9,"epoch":1}), "unknown daemon 9");
 	EXPECT_ERROR(m, REQ({"cmd":"daemon-heartbeat","id":1}), "missing field \"epoch\"");
@@ -235,7 +190,7 @@ TEST_F(cl, heartbeat_down_up_out)
 			EXPECT_EQ(2, p->table[pg]);
 	} while (0);
 	/* Re-registering does not bring it in: an admin does. */
-	reg(m, "a", NULL, 100, "ssd");
+	test_register(m, "a", NULL, 100, "ssd");
 	EXPECT_OK(m, "{\"cmd\":\"daemon-register\",\"id\":1,\"addr\":\"10.0.0.1\",\"port\":7000,\"capacity\":107374182400,\"class\":\"ssd\",\"host\":\"a\"}");
 	EXPECT_FALSE(state_daemon(&m->st, 1)->in);
 	EXPECT_OK(m, REQ({"cmd":"daemon-in","id":1}));
@@ -249,7 +204,7 @@ TEST_F(cl, session_close_marks_down)
 	uint64_t epoch;
 
 	m->client_daemon = &session;
-	ASSERT_EQ(1, reg(m, "a", NULL, 100, "ssd"));
+	ASSERT_EQ(1, test_register(m, "a", NULL, 100, "ssd"));
 	EXPECT_EQ(0, session);	/* a registration alone is no session */
 	EXPECT_OK(m, REQ({"cmd":"daemon-heartbeat","id":1,"epoch":0}));
 	m->client_daemon = NULL;
@@ -290,9 +245,9 @@ TEST_F(cl, replicated_down_member_leaves_acting)
 	struct mapd_pool *p;
 	uint32_t pg;
 
-	reg(m, "a", NULL, 100, "ssd");
-	reg(m, "b", NULL, 100, "ssd");
-	reg(m, "c", NULL, 100, "ssd");
+	test_register(m, "a", NULL, 100, "ssd");
+	test_register(m, "b", NULL, 100, "ssd");
+	test_register(m, "c", NULL, 100, "ssd");
 	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"r3","size":3,"min_size":2,"pgs":16}));
 	EXPECT_OK(m, REQ({"cmd":"create","pool":"r3","name":"v","size":512}));
 	p = state_pool(&m->st, "r3");
@@ -337,8 +292,8 @@ TEST_F(cl, daemon_out_in_rm)
 	struct mapd_pool *p;
 	uint32_t pg;
 
-	reg(m, "a", NULL, 100, "ssd");
-	reg(m, "b", NULL, 100, "ssd");
+	test_register(m, "a", NULL, 100, "ssd");
+	test_register(m, "b", NULL, 100, "ssd");
 	EXPECT_ERROR(m, REQ({"cmd":"daemon-out","id":7}), "no daemon 7");
 	EXPECT_ERROR(m, REQ({"cmd":"daemon-out"}), "missing field \"id\"");
 	EXPECT_OK(m, REQ({"cmd":"daemon-out","id":2}));
@@ -374,8 +329,8 @@ TEST_F(cl, map_get_decodes)
 	size_t len;
 	json_t *r, *pool;
 
-	reg(m, "a", NULL, 100, "ssd");
-	reg(m, "b", NULL, 300, "ssd");
+	test_register(m, "a", NULL, 100, "ssd");
+	test_register(m, "b", NULL, 300, "ssd");
 	r = test_request(m, REQ({"cmd":"map-get"}));
 	ASSERT_TRUE(reply_ok(r));
 	EXPECT_EQ(m->st.epoch, json_integer_value(json_object_get(
@@ -407,10 +362,10 @@ TEST_F(cl, weighted_fill)
 	struct mapd_pool *p;
 	uint32_t n[4] = { 0 }, k;
 
-	reg(m, "a", NULL, 300, "ssd");
-	reg(m, "b", NULL, 300, "ssd");
-	reg(m, "c", NULL, 300, "ssd");
-	reg(m, "d", NULL, 100, "ssd");
+	test_register(m, "a", NULL, 300, "ssd");
+	test_register(m, "b", NULL, 300, "ssd");
+	test_register(m, "c", NULL, 300, "ssd");
+	test_register(m, "d", NULL, 100, "ssd");
 	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"r3","size":3,"pgs":1024}));
 	p = state_pool(&m->st, "r3");
 	for (k = 0; k < 1024 * 3; k++)
@@ -427,8 +382,8 @@ TEST_F(cl, state_roundtrip_keeps_tables)
 	struct mapd_state st;
 	char err[256];
 
-	reg(m, "a", "r1", 100, "ssd");
-	reg(m, "b", NULL, 200, "hdd");
+	test_register(m, "a", "r1", 100, "ssd");
+	test_register(m, "b", NULL, 200, "hdd");
 	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"h","size":1,"class":"hdd","pgs":32,"failure_domain":"site"}));
 	ASSERT_EQ(0, state_load(&st, self->path, err, sizeof(err))) TH_LOG("%s", err);
 	ASSERT_EQ(2, st.npools);

@@ -408,3 +408,218 @@ void hb_stop(struct hb_set *h)
 	pthread_mutex_destroy(&h->lock);
 	h->running = false;
 }
+
+int mapd_env_start(struct mapd_env *env, const char *tmpl,
+		   struct hb_set *hb, char *err, size_t len)
+{
+	int ret;
+
+	if (strlen(tmpl) >= sizeof(env->dir)) {
+		snprintf(err, len, "directory template too long");
+		return -ENAMETOOLONG;
+	}
+	strcpy(env->dir, tmpl);
+	if (!mkdtemp(env->dir)) {
+		ret = -errno;
+		snprintf(err, len, "mkdtemp %s: %s", tmpl, strerror(errno));
+		env->dir[0] = '\0';
+		return ret;
+	}
+	ret = test_etcd_start(&env->etcd, 1);
+	if (ret) {
+		snprintf(err, len, "cannot start etcd: %s", strerror(-ret));
+	} else {
+		env->e = etcd_open(env->etcd.url, 2000, err, len);
+		ret = env->e ? 0 : -EINVAL;
+	}
+	if (!ret && hb) {
+		ret = hb_start(hb, 300);
+		if (ret)
+			snprintf(err, len, "cannot start heartbeats: %s",
+				 strerror(-ret));
+	}
+	if (ret)
+		mapd_env_release(env, false);
+	return ret;
+}
+
+void mapd_env_release(struct mapd_env *env, bool keep)
+{
+	char cmd[128];
+
+	if (env->e)
+		etcd_close(env->e);
+	env->e = NULL;
+	test_etcd_stop(&env->etcd);
+	if (keep) {
+		fprintf(stderr, "# kept %s\n", env->dir);
+	} else if (env->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", env->dir);
+		if (system(cmd))
+			fprintf(stderr, "# cannot remove %s\n", env->dir);
+	}
+}
+
+int mapd_procs_finish(struct mapd_proc *m, size_t n, const bool *stopped,
+		      bool failed)
+{
+	int bad = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (m[i].pid > 0 && stopped && stopped[i])
+			kill(m[i].pid, SIGCONT);
+		if (m[i].pid > 0)
+			kill(m[i].pid, SIGTERM);
+	}
+	for (i = 0; i < n; i++) {
+		struct mapd_proc *p = &m[i];
+		bool was_running = p->pid > 0, broke = false;
+		int status = mapd_proc_stop(p, 5000);
+
+		if (was_running && !(WIFEXITED(status) &&
+				     !WEXITSTATUS(status))) {
+			fprintf(stderr, "# mapd %s: wait status %d\n",
+				p->name, status);
+			broke = true;
+		}
+		if (!mapd_proc_log_clean(p)) {
+			fprintf(stderr, "# mapd %s: sanitizer report in %s\n",
+				p->name, p->log);
+			broke = true;
+		}
+		bad += broke;
+		if (failed || broke)
+			mapd_proc_log_tail(p, 3000);
+	}
+	return bad;
+}
+
+bool mapd_test_selected(const char *name)
+{
+	const char *only = getenv("MAPD_TEST");
+
+	return !only || !*only || !strcmp(only, name);
+}
+
+json_t *mapd_req(const struct mapd_proc *p, const char *req)
+{
+	int err;
+
+	return mapd_call(p->sock, req, MAPD_CALL_MS, &err);
+}
+
+bool mapd_ok(json_t *r)
+{
+	return r && json_is_true(json_object_get(r, "ok"));
+}
+
+const char *mapd_error(json_t *r)
+{
+	const char *e = r ? json_string_value(json_object_get(r, "error")) :
+			    "no answer";
+
+	return e ? e : "";
+}
+
+int mapd_leader_index(struct mapd_proc *m, size_t n)
+{
+	const char *name = NULL;
+	json_t **st = calloc(n ? n : 1, sizeof(*st));
+	int found = -1;
+	size_t i, k;
+
+	if (!st)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *l;
+
+		st[i] = mapd_req(&m[i], "{\"cmd\":\"status\"}");
+		l = json_string_value(json_object_get(st[i], "leader"));
+		if (!mapd_ok(st[i]) || !l || (name && strcmp(name, l)))
+			goto out;
+		name = l;
+	}
+	for (k = 0; name && k < n; k++)
+		if (!strcmp(m[k].name, name))
+			found = k;
+out:
+	for (i = 0; i < n; i++)
+		json_decref(st[i]);
+	free(st);
+	return found;
+}
+
+uint32_t mapd_register_daemon(struct hb_set *h, const struct mapd_proc *p,
+			      int port)
+{
+	char req[256];
+	uint32_t id = 0;
+	json_t *r;
+	int err;
+
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"daemon-register\",\"addr\":\"127.0.0.1\",\"port\":%d,"
+		 "\"capacity\":%llu,\"class\":\"ssd\",\"host\":\"host-%s\"}",
+		 port, 100ULL << 30, p->name);
+	r = hb_register(h, p->sock, req, &err);
+	if (mapd_ok(r))
+		id = json_integer_value(json_object_get(r, "id"));
+	else
+		fprintf(stderr, "# register on %s: %s\n", p->name,
+			r ? mapd_error(r) : strerror(-err));
+	json_decref(r);
+	return id;
+}
+
+int mapd_daemon_up(const struct mapd_proc *p, uint32_t id)
+{
+	json_t *r = mapd_req(p, "{\"cmd\":\"daemon-ls\"}"), *d;
+	int up = -1;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "daemons"), i, d)
+		if (json_integer_value(json_object_get(d, "id")) == id)
+			up = json_is_true(json_object_get(d, "up"));
+	json_decref(r);
+	return up;
+}
+
+int mapd_env_finish(struct mapd_env *env, struct hb_set *hb,
+		    struct mapd_proc *m, size_t n, const bool *stopped,
+		    bool failed)
+{
+	int bad;
+
+	if (hb)
+		hb_stop(hb);
+	bad = mapd_procs_finish(m, n, stopped, failed);
+	mapd_env_release(env, (failed || bad) && getenv("MAPD_TEST_KEEP"));
+	return bad;
+}
+
+int mapd_procs_start(struct mapd_proc *m, size_t n, size_t *started,
+		     const struct mapd_env *env, const char *cluster,
+		     double grace)
+{
+	char name[2] = "a";
+	size_t i;
+	int ret;
+
+	if (n > 26)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		name[0] = 'a' + i;
+		ret = mapd_proc_start(&m[i], env->dir, name, env->etcd.url,
+				      cluster, grace);
+		if (ret)
+			return ret;
+		*started = i + 1;
+	}
+	for (i = 0; i < n; i++) {
+		ret = mapd_proc_wait_ready(&m[i], 15000);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -213,6 +213,28 @@ static inline bool reply_ok(json_t *r)
 	return json_is_true(json_object_get(r, "ok"));
 }
 
+/* Registers a daemon at 10.0.0.1 (a new port each) on host, in rack if
+ * not NULL, of cap_gib GiB and class; returns its id, 0 on failure. */
+static inline uint32_t test_register(struct mapd *m, const char *host,
+				     const char *rack, int cap_gib,
+				     const char *class)
+{
+	char line[512];
+	json_t *r;
+	uint32_t id;
+
+	snprintf(line, sizeof(line),
+		 "{\"cmd\":\"daemon-register\",\"addr\":\"10.0.0.1\",\"port\":%d,"
+		 "\"capacity\":%llu,\"class\":\"%s\",\"host\":\"%s\"%s%s%s}",
+		 7000 + (int)m->st.ndaemons, (unsigned long long)cap_gib << 30,
+		 class, host, rack ? ",\"rack\":\"" : "", rack ? rack : "",
+		 rack ? "\"" : "");
+	r = test_request(m, line);
+	id = reply_ok(r) ? json_integer_value(json_object_get(r, "id")) : 0;
+	json_decref(r);
+	return id;
+}
+
 static inline const char *reply_error(json_t *r)
 {
 	const char *e = json_string_value(json_object_get(r, "error"));
@@ -241,5 +263,39 @@ static inline const char *reply_error(json_t *r)
 		TH_LOG("%s -> \"%s\"", line, reply_error(__r));		\
 	json_decref(__r);						\
 } while (0)
+
+/*
+ * The fixture of the tests that drive one in-process mapd on a fake
+ * kernel, with its state file in a temporary directory: fields dir,
+ * path, m and fk. For kselftest_harness tests.
+ */
+#define MAPD_FIXTURE(name)						\
+FIXTURE(name) {								\
+	char *dir;							\
+	char path[256];							\
+	struct mapd m;							\
+	struct fake_kernel fk;						\
+};									\
+									\
+FIXTURE_SETUP(name)							\
+{									\
+	log_init(false, true);						\
+	self->dir = test_tmpdir();					\
+	ASSERT_NE(NULL, self->dir);					\
+	snprintf(self->path, sizeof(self->path), "%s/state.json",	\
+		 self->dir);						\
+	memset(&self->m, 0, sizeof(self->m));				\
+	memset(&self->fk, 0, sizeof(self->fk));				\
+	ASSERT_EQ(0, mapd_init(&self->m, self->path));			\
+	self->m.kernel.ops = &fake_kernel_ops;				\
+	self->m.kernel.priv = &self->fk;				\
+}									\
+									\
+FIXTURE_TEARDOWN(name)							\
+{									\
+	mapd_fini(&self->m);						\
+	test_rmdir(self->dir);						\
+	free(self->dir);						\
+}
 
 #endif /* _MAPD_TEST_H */

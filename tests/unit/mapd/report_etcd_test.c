@@ -31,12 +31,9 @@
 #define SILENCE_MS	3000
 #define NMAPDS		3
 #define PER_MAPD	2	/* fake daemons per mapd */
-#define CALL_MS		2000	/* a request to a mapd */
 
 FIXTURE(rep) {
-	struct test_etcd etcd;
-	struct etcd *e;		/* the test's own client */
-	char dir[64];
+	struct mapd_env env;
 	struct mapd_proc m[NMAPDS];
 	bool stopped[NMAPDS];	/* SIGSTOPped: do not ask it anything */
 	size_t n;
@@ -45,198 +42,28 @@ FIXTURE(rep) {
 	int leader, host, reporter;	/* indexes into m */
 };
 
-/* MAPD_TEST=NAME runs only that test (the others skip). */
-static bool selected(struct __test_metadata *_metadata)
-{
-	const char *only = getenv("MAPD_TEST");
-
-	return !only || !*only || !strcmp(only, _metadata->name);
-}
-
-static void release(FIXTURE_DATA(rep) *self, bool keep)
-{
-	char cmd[128];
-
-	if (self->e)
-		etcd_close(self->e);
-	self->e = NULL;
-	test_etcd_stop(&self->etcd);
-	if (keep) {
-		fprintf(stderr, "# kept %s\n", self->dir);
-	} else if (self->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", self->dir);
-		if (system(cmd))
-			fprintf(stderr, "# cannot remove %s\n", self->dir);
-	}
-}
-
 FIXTURE_SETUP(rep)
 {
 	char err[256] = "";
-	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (!test_etcd_bin() || !mapd_proc_bin() || !selected(_metadata))
+	if (!test_etcd_bin() || !mapd_proc_bin() ||
+	    !mapd_test_selected(_metadata->name))
 		return;		/* each test skips */
-	strcpy(self->dir, "/tmp/mapd-report.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ret = test_etcd_start(&self->etcd, 1);
-	if (!ret) {
-		self->e = etcd_open(self->etcd.url, 2000, err, sizeof(err));
-		ret = self->e ? hb_start(&self->hb, 300) : -EINVAL;
-	}
-	if (ret)
-		release(self, false);
-	ASSERT_EQ(0, ret) TH_LOG("%s", err);
+	ASSERT_EQ(0, mapd_env_start(&self->env, "/tmp/mapd-report.XXXXXX",
+				    &self->hb, err, sizeof(err)))
+		TH_LOG("%s", err);
 }
 
 FIXTURE_TEARDOWN(rep)
 {
-	size_t i;
-
-	hb_stop(&self->hb);
-	for (i = 0; i < self->n; i++) {
-		if (self->m[i].pid > 0 && self->stopped[i])
-			kill(self->m[i].pid, SIGCONT);
-		if (self->m[i].pid > 0)
-			kill(self->m[i].pid, SIGTERM);
-	}
-	for (i = 0; i < self->n; i++) {
-		struct mapd_proc *p = &self->m[i];
-		bool was_running = p->pid > 0;
-		int status = mapd_proc_stop(p, 5000);
-
-		if (was_running) {
-			EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
-				TH_LOG("mapd %s: wait status %d", p->name,
-				       status);
-		}
-		EXPECT_TRUE(mapd_proc_log_clean(p))
-			TH_LOG("mapd %s: sanitizer report in %s", p->name,
-			       p->log);
-		if (!_metadata->passed)
-			mapd_proc_log_tail(p, 3000);
-	}
-	release(self, !_metadata->passed && getenv("MAPD_TEST_KEEP"));
+	EXPECT_EQ(0, mapd_env_finish(&self->env, &self->hb, self->m, self->n,
+				     self->stopped, !_metadata->passed));
 }
-
-#define NEED_ETCD() do {						\
-	if (!selected(_metadata))					\
-		SKIP(return, "not selected by MAPD_TEST");		\
-	if (!self->e)							\
-		SKIP(return, "needs etcd and build/asan/shard-mapd");	\
-} while (0)
 
 static void sleep_ms(long ms)
 {
 	usleep(ms * 1000);
-}
-
-/* Polls cond every 100 ms for up to timeout_ms: ms it took, or -1. */
-#define WAIT_FOR(timeout_ms, cond) ({					\
-	long __t0 = test_now_ms(), __took = -1;				\
-	for (;;) {							\
-		if (cond) {						\
-			__took = test_now_ms() - __t0;			\
-			break;						\
-		}							\
-		if (test_now_ms() - __t0 > (timeout_ms))		\
-			break;						\
-		sleep_ms(100);						\
-	}								\
-	__took;								\
-})
-
-/* cond holds at every check (every 200 ms) for ms. */
-#define HOLDS_FOR(ms, cond) ({						\
-	long __t0 = test_now_ms();					\
-	bool __all = true;						\
-	while (__all && test_now_ms() - __t0 < (ms)) {			\
-		__all = (cond);						\
-		sleep_ms(200);						\
-	}								\
-	__all;								\
-})
-
-static json_t *call(struct mapd_proc *p, const char *req)
-{
-	int err;
-
-	return mapd_call(p->sock, req, CALL_MS, &err);
-}
-
-static bool ok(json_t *r)
-{
-	return r && json_is_true(json_object_get(r, "ok"));
-}
-
-static const char *error_of(json_t *r)
-{
-	const char *e = r ? json_string_value(json_object_get(r, "error")) :
-			    "no answer";
-
-	return e ? e : "";
-}
-
-/* Every mapd names the same leader, with etcd ok: its index, or -1. */
-static int leader_index(FIXTURE_DATA(rep) *self)
-{
-	const char *name = NULL;
-	json_t *st[NMAPDS] = { NULL };
-	int found = -1;
-	size_t i, k;
-
-	for (i = 0; i < self->n; i++) {
-		const char *l;
-
-		st[i] = call(&self->m[i], "{\"cmd\":\"status\"}");
-		l = json_string_value(json_object_get(st[i], "leader"));
-		if (!ok(st[i]) || !l || (name && strcmp(name, l)))
-			goto out;
-		name = l;
-	}
-	for (k = 0; name && k < self->n; k++)
-		if (!strcmp(self->m[k].name, name))
-			found = k;
-out:
-	for (i = 0; i < self->n; i++)
-		json_decref(st[i]);
-	return found;
-}
-
-static uint32_t reg(FIXTURE_DATA(rep) *self, struct mapd_proc *p, int port)
-{
-	char req[256];
-	uint32_t id = 0;
-	json_t *r;
-	int err;
-
-	snprintf(req, sizeof(req),
-		 "{\"cmd\":\"daemon-register\",\"addr\":\"127.0.0.1\",\"port\":%d,"
-		 "\"capacity\":%llu,\"class\":\"ssd\",\"host\":\"host-%s\"}",
-		 port, 100ULL << 30, p->name);
-	r = hb_register(&self->hb, p->sock, req, &err);
-	if (ok(r))
-		id = json_integer_value(json_object_get(r, "id"));
-	else
-		fprintf(stderr, "# register on %s: %s\n", p->name,
-			r ? error_of(r) : strerror(-err));
-	json_decref(r);
-	return id;
-}
-
-/* Daemon id as mapd p sees it: 1 up, 0 down, -1 unknown. */
-static int daemon_up(struct mapd_proc *p, uint32_t id)
-{
-	json_t *r = call(p, "{\"cmd\":\"daemon-ls\"}"), *d;
-	int up = -1;
-	size_t i;
-
-	json_array_foreach(json_object_get(r, "daemons"), i, d)
-		if (json_integer_value(json_object_get(d, "id")) == id)
-			up = json_is_true(json_object_get(d, "up"));
-	json_decref(r);
-	return up;
 }
 
 /* Every mapd that is not stopped sees daemon id up (or down). */
@@ -246,7 +73,7 @@ static bool up_everywhere(FIXTURE_DATA(rep) *self, uint32_t id, int up)
 
 	for (i = 0; i < self->n; i++)
 		if (self->m[i].pid && !self->stopped[i] &&
-		    daemon_up(&self->m[i], id) != up)
+		    mapd_daemon_up(&self->m[i], id) != up)
 			return false;
 	return true;
 }
@@ -269,21 +96,16 @@ static bool all_up(FIXTURE_DATA(rep) *self)
 static void bring_up(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(rep) *self)
 {
-	static const char *names[NMAPDS] = { "a", "b", "c" };
 	size_t i, k;
 
-	for (i = 0; i < NMAPDS; i++) {
-		ASSERT_EQ(0, mapd_proc_start(&self->m[i], self->dir, names[i],
-					     self->etcd.url, CLUSTER, GRACE));
-		self->n = i + 1;
-	}
-	for (i = 0; i < NMAPDS; i++)
-		ASSERT_EQ(0, mapd_proc_wait_ready(&self->m[i], 15000));
-	ASSERT_LE(0, WAIT_FOR(10000, (self->leader = leader_index(self)) >= 0));
+	ASSERT_EQ(0, mapd_procs_start(self->m, NMAPDS, &self->n, &self->env,
+				      CLUSTER, GRACE));
+	ASSERT_LE(0, WAIT_FOR(10000, (self->leader =
+		mapd_leader_index(self->m, self->n)) >= 0));
 	for (i = 0; i < NMAPDS; i++)
 		for (k = 0; k < PER_MAPD; k++) {
-			self->ids[i][k] = reg(self, &self->m[i],
-					      7000 + 10 * i + k);
+			self->ids[i][k] = mapd_register_daemon(&self->hb,
+					&self->m[i], 7000 + 10 * i + k);
 			ASSERT_NE(0, self->ids[i][k]);
 		}
 	ASSERT_LE(0, WAIT_FOR(10000, all_up(self)));
@@ -303,12 +125,13 @@ static json_t *report(struct mapd_proc *p, uint32_t id, bool unreachable)
 		 "{\"cmd\":\"daemon-report\",\"id\":%u,\"unreachable\":%s,"
 		 "\"reporter\":\"test\",\"err\":113}",
 		 id, unreachable ? "true" : "false");
-	return call(p, req);
+	return mapd_req(p, req);
 }
 
 #define REPORT(p, id, unreachable) do {					\
 	json_t *__r = report(p, id, unreachable);			\
-	ASSERT_TRUE(ok(__r)) TH_LOG("daemon-report: %s", error_of(__r)); \
+	ASSERT_TRUE(mapd_ok(__r))					\
+		TH_LOG("daemon-report: %s", mapd_error(__r));		\
 	json_decref(__r);						\
 } while (0)
 
@@ -324,7 +147,7 @@ static int get_report(FIXTURE_DATA(rep) *self, uint32_t id, const char *by,
 	char k[128];
 
 	report_key(k, sizeof(k), id, by);
-	return etcd_get(self->e, k, kv, NULL);
+	return etcd_get(self->env.e, k, kv, NULL);
 }
 
 static bool has_report(FIXTURE_DATA(rep) *self, uint32_t id, const char *by)
@@ -340,7 +163,7 @@ static bool has_report(FIXTURE_DATA(rep) *self, uint32_t id, const char *by)
 /* What status on p says of daemon id's reporters (a new reference). */
 static json_t *reporters(struct mapd_proc *p, uint32_t id)
 {
-	json_t *r = call(p, "{\"cmd\":\"status\"}"), *d, *by = NULL;
+	json_t *r = mapd_req(p, "{\"cmd\":\"status\"}"), *d, *by = NULL;
 	size_t i;
 
 	json_array_foreach(json_object_get(r, "daemons"), i, d)
@@ -365,7 +188,7 @@ TEST_F_TIMEOUT(rep, refuted_while_heartbeating, 60)
 	json_t *by;
 	long took;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self);
 	host = &self->m[self->host];
 	rep = &self->m[self->reporter];
@@ -386,7 +209,7 @@ TEST_F_TIMEOUT(rep, refuted_while_heartbeating, 60)
 	snprintf(k, sizeof(k), "/shard/%s/alive/%u", CLUSTER, id);
 	EXPECT_LE(0, WAIT_FOR(2000, ({
 		struct etcd_kv __a;
-		if (!etcd_get(self->e, k, &__a, NULL)) {
+		if (!etcd_get(self->env.e, k, &__a, NULL)) {
 			alive_rev = __a.mod_rev;
 			etcd_kv_free(&__a);
 		}
@@ -432,7 +255,7 @@ TEST_F_TIMEOUT(rep, host_death_detected_early, 60)
 	uint32_t reported, control;
 	long t_stop, t_report, took, control_took;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self);
 	host = &self->m[self->host];
 	rep = &self->m[self->reporter];
@@ -495,7 +318,7 @@ TEST_F_TIMEOUT(rep, withdrawn_report, 60)
 	struct mapd_proc *rep;
 	uint32_t id;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self);
 	rep = &self->m[self->reporter];
 	id = self->ids[self->host][0];
@@ -529,7 +352,7 @@ TEST_F_TIMEOUT(rep, silent_daemon_not_refuted, 60)
 	long t0, took;
 	uint32_t id;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self);
 	host = &self->m[self->host];
 	rep = &self->m[self->reporter];
@@ -574,38 +397,38 @@ TEST_F_TIMEOUT(rep, forged_reports_ignored, 60)
 	char k[128];
 	json_t *r;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self);
 	rep = &self->m[self->reporter];
 	forged = self->ids[self->host][0];
 	real = self->ids[self->host][1];
 	snprintf(k, sizeof(k), "/shard/%s/mapds/%s", CLUSTER, rep->name);
-	ASSERT_EQ(0, etcd_get(self->e, k, &kv, NULL));
+	ASSERT_EQ(0, etcd_get(self->env.e, k, &kv, NULL));
 	mapd_lease = kv.lease;
 	etcd_kv_free(&kv);
 	ASSERT_NE(0, mapd_lease);
-	ASSERT_EQ(0, etcd_lease_grant(self->e, 30, &lease));
+	ASSERT_EQ(0, etcd_lease_grant(self->env.e, 30, &lease));
 
 	hb_enable(&self->hb, forged, false);
 	hb_enable(&self->hb, real, false);
 	sleep_ms(SILENCE_MS);
 	report_key(k, sizeof(k), forged, "nobody");
-	ASSERT_EQ(0, etcd_put(self->e, k, "{}", 2, 0));
+	ASSERT_EQ(0, etcd_put(self->env.e, k, "{}", 2, 0));
 	report_key(k, sizeof(k), forged, "stranger");
-	ASSERT_EQ(0, etcd_put(self->e, k, "{}", 2, lease));
+	ASSERT_EQ(0, etcd_put(self->env.e, k, "{}", 2, lease));
 	report_key(k, sizeof(k), forged, rep->name);
-	ASSERT_EQ(0, etcd_put(self->e, k, "not json", 8, lease));
+	ASSERT_EQ(0, etcd_put(self->env.e, k, "not json", 8, lease));
 	report_key(k, sizeof(k), 999, rep->name);
-	ASSERT_EQ(0, etcd_put(self->e, k, "{}", 2, mapd_lease));
+	ASSERT_EQ(0, etcd_put(self->env.e, k, "{}", 2, mapd_lease));
 	snprintf(k, sizeof(k), "/shard/%s/reports/x/%s", CLUSTER, rep->name);
-	ASSERT_EQ(0, etcd_put(self->e, k, "{}", 2, mapd_lease));
+	ASSERT_EQ(0, etcd_put(self->env.e, k, "{}", 2, mapd_lease));
 	snprintf(k, sizeof(k), "/shard/%s/reports/%u/a/b", CLUSTER, forged);
-	ASSERT_EQ(0, etcd_put(self->e, k, "{}", 2, mapd_lease));
+	ASSERT_EQ(0, etcd_put(self->env.e, k, "{}", 2, mapd_lease));
 	snprintf(k, sizeof(k), "/shard/%s/reports/%u", CLUSTER, forged);
-	ASSERT_EQ(0, etcd_put(self->e, k, "{}", 2, mapd_lease));
+	ASSERT_EQ(0, etcd_put(self->env.e, k, "{}", 2, mapd_lease));
 	/* On the mapd's own lease it is a report like any other. */
 	report_key(k, sizeof(k), real, rep->name);
-	ASSERT_EQ(0, etcd_put(self->e, k, "{}", 2, mapd_lease));
+	ASSERT_EQ(0, etcd_put(self->env.e, k, "{}", 2, mapd_lease));
 
 	/* Both silent as long, and well within the grace period. */
 	EXPECT_TRUE(HOLDS_FOR(2 * WINDOW_MS, up_everywhere(self, forged, 1)))
@@ -653,24 +476,24 @@ TEST_F_TIMEOUT(rep, bad_input, 40)
 	size_t i, n;
 	json_t *r;
 
-	NEED_ETCD();
+	MAPD_NEED_ENV(&self->env);
 	bring_up(_metadata, self);
 	p = &self->m[self->reporter];
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		r = call(p, bad[i].req);
+		r = mapd_req(p, bad[i].req);
 		EXPECT_NE(NULL, r) TH_LOG("%s: no answer", bad[i].req);
-		EXPECT_FALSE(ok(r)) TH_LOG("%s", bad[i].req);
-		EXPECT_NE(NULL, strstr(error_of(r), bad[i].error))
-			TH_LOG("%s -> \"%s\"", bad[i].req, error_of(r));
+		EXPECT_FALSE(mapd_ok(r)) TH_LOG("%s", bad[i].req);
+		EXPECT_NE(NULL, strstr(mapd_error(r), bad[i].error))
+			TH_LOG("%s -> \"%s\"", bad[i].req, mapd_error(r));
 		json_decref(r);
 	}
 	ASSERT_TRUE(mapd_proc_alive(p));
-	r = call(p, "{\"cmd\":\"status\"}");
-	EXPECT_TRUE(ok(r));
+	r = mapd_req(p, "{\"cmd\":\"status\"}");
+	EXPECT_TRUE(mapd_ok(r));
 	json_decref(r);
 	/* Nothing was written. */
 	snprintf(reps, sizeof(reps), "/shard/%s/reports/", CLUSTER);
-	ASSERT_EQ(0, etcd_get_prefix(self->e, reps, &kvs, &n, NULL));
+	ASSERT_EQ(0, etcd_get_prefix(self->env.e, reps, &kvs, &n, NULL));
 	EXPECT_EQ(0, n);
 	etcd_kvs_free(kvs, n);
 	EXPECT_TRUE(all_up(self));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* shardctl: sizes and the requests its arguments turn into. */
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -386,6 +387,66 @@ TEST(pg_ls_map_show)
 	EXPECT_EQ(NULL, req);
 }
 
+TEST(scrub_commands)
+{
+	char err[ERRLEN];
+	json_t *req;
+
+	ASSERT_EQ(0, build(pg_scrub_request, &req, err, "pg scrub", "2.1f", NULL));
+	EXPECT_STREQ("pg-scrub", s(req, "cmd"));
+	EXPECT_STREQ("2.1f", s(req, "pgid"));
+	EXPECT_TRUE(json_is_false(json_object_get(req, "deep")));
+	json_decref(req);
+	ASSERT_EQ(0, build(pg_deep_scrub_request, &req, err, "pg deep-scrub", "12.ABCDEF01", NULL));
+	EXPECT_STREQ("pg-scrub", s(req, "cmd"));
+	EXPECT_STREQ("12.ABCDEF01", s(req, "pgid"));
+	EXPECT_TRUE(json_is_true(json_object_get(req, "deep")));
+	json_decref(req);
+
+	EXPECT_NE(0, build(pg_scrub_request, &req, err, "pg scrub", NULL));
+	EXPECT_NE(NULL, strstr(err, "(usage: pg scrub PGID)")) TH_LOG("%s", err);
+	EXPECT_NE(0, build(pg_scrub_request, &req, err, "pg scrub", "2.1", "2.2", NULL));
+	EXPECT_NE(NULL, strstr(err, "unexpected argument '2.2'")) TH_LOG("%s", err);
+	EXPECT_NE(0, build(pg_scrub_request, &req, err, "pg scrub", "--deep", "2.1", NULL));
+	EXPECT_NE(NULL, strstr(err, "--deep")) TH_LOG("%s", err);
+	{
+		static const char *const bad[] = {
+			"2", "2.", ".1", "x.1", "2.g", "2.1.1", "2.-1",
+			"2.0x1", " 2.1", "2.1 ", "", "2.123456789",
+			"12345678901.1", "vms",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			EXPECT_NE(0, build(pg_deep_scrub_request, &req, err,
+					   "pg deep-scrub", bad[i], NULL))
+				TH_LOG("'%s' taken", bad[i]);
+			EXPECT_NE(NULL, strstr(err, "bad PG id")) TH_LOG("%s", err);
+			EXPECT_EQ(NULL, req);
+		}
+	}
+	EXPECT_TRUE(valid_pgid("1.0"));
+	EXPECT_TRUE(valid_pgid("4294967295.ffffffff"));
+
+	ASSERT_EQ(0, build(pool_scrub_request, &req, err, "pool scrub", "vms", NULL));
+	EXPECT_STREQ("pool-scrub", s(req, "cmd"));
+	EXPECT_STREQ("vms", s(req, "pool"));
+	EXPECT_TRUE(json_is_false(json_object_get(req, "deep")));
+	json_decref(req);
+	ASSERT_EQ(0, build(pool_scrub_request, &req, err, "pool scrub", "--deep", "vms", NULL));
+	EXPECT_TRUE(json_is_true(json_object_get(req, "deep")));
+	json_decref(req);
+	ASSERT_EQ(0, build(pool_scrub_request, &req, err, "pool scrub", "vms", "--deep", NULL));
+	EXPECT_TRUE(json_is_true(json_object_get(req, "deep")));
+	json_decref(req);
+	EXPECT_NE(0, build(pool_scrub_request, &req, err, "pool scrub", NULL));
+	EXPECT_NE(NULL, strstr(err, "(usage: pool scrub NAME [--deep])")) TH_LOG("%s", err);
+	EXPECT_NE(0, build(pool_scrub_request, &req, err, "pool scrub", "a", "b", NULL));
+	EXPECT_NE(0, build(pool_scrub_request, &req, err, "pool scrub", "--deep=yes", "a", NULL));
+	EXPECT_NE(0, build(pool_scrub_request, &req, err, "pool scrub", "--shallow", "a", NULL));
+	EXPECT_NE(NULL, strstr(err, "--shallow")) TH_LOG("%s", err);
+	EXPECT_EQ(NULL, req);
+}
+
 TEST(cluster_create_join)
 {
 	char err[ERRLEN];
@@ -590,6 +651,66 @@ TEST(status_text)
 	out = printed(status_print, NULL);
 	EXPECT_NE(NULL, strstr(out, "epoch: 0\nkernel: ?\n"));
 	free(out);
+}
+
+TEST(scrub_text)
+{
+	json_t *reply = json_loads(
+		"{\"pgs\":[{\"pgid\":\"2.0\",\"pool\":\"rep\",\"up\":[1,2],\"acting\":[1,2],\"primary\":1,"
+		"          \"state\":\"active+clean\",\"last_scrub\":null,\"last_deep_scrub\":null,\"scrub_errors\":0},"
+		"         {\"pgid\":\"2.1\",\"pool\":\"rep\",\"up\":[2,1],\"acting\":[2,1],\"primary\":2,"
+		"          \"state\":\"active+clean+inconsistent\",\"last_scrub\":1795468800,"
+		"          \"last_deep_scrub\":1795468800,\"scrub_errors\":2}]}", 0, NULL);
+	char *out, buf[64];
+	json_t *v;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	v = json_integer(1795468800);	/* 2026-11-23 21:20 UTC */
+	format_scrub_time(v, buf, sizeof(buf));
+	EXPECT_STREQ("2026-11-23 21:20", buf);
+	json_decref(v);
+	format_scrub_time(json_null(), buf, sizeof(buf));
+	EXPECT_STREQ("never", buf);
+	format_scrub_time(NULL, buf, sizeof(buf));
+	EXPECT_STREQ("never", buf);
+	v = json_string("yesterday");
+	format_scrub_time(v, buf, sizeof(buf));
+	EXPECT_STREQ("never", buf);
+	json_decref(v);
+
+	ASSERT_NE(NULL, reply);
+	out = printed(pg_ls_print, reply);
+	EXPECT_STREQ("PG   POOL  STATE                      UP   ACTING  PRIMARY  LAST SCRUB        ERRORS\n"
+		     "2.0  rep   active+clean               1,2  1,2     1        never             \n"
+		     "2.1  rep   active+clean+inconsistent  2,1  2,1     2        2026-11-23 21:20  2\n", out);
+	free(out);
+	/* No errors anywhere: no errors column. */
+	json_object_set_new(json_array_get(json_object_get(reply, "pgs"), 1),
+			    "scrub_errors", json_integer(0));
+	out = printed(pg_ls_print, reply);
+	EXPECT_NE(NULL, strstr(out, "PRIMARY  LAST SCRUB\n")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, "ERRORS")) TH_LOG("%s", out);
+	free(out);
+	json_decref(reply);
+
+	reply = json_pack("{s:i}", "primary", 4);
+	out = printed(pg_scrub_print, reply);
+	EXPECT_NE(NULL, strstr(out, "queued for its primary, daemon 4\n")) TH_LOG("%s", out);
+	free(out);
+	json_decref(reply);
+	reply = json_pack("{s:n}", "primary");
+	out = printed(pg_scrub_print, reply);
+	EXPECT_NE(NULL, strstr(out, "the PG has no primary up, it is scrubbed when one is back\n")) TH_LOG("%s", out);
+	free(out);
+	json_decref(reply);
+
+	reply = json_loads("[{\"name\":\"rep\",\"capped\":[],\"inconsistent_pgs\":3},"
+			   " {\"name\":\"ok\",\"capped\":[],\"inconsistent_pgs\":0}]", 0, NULL);
+	out = printed(print_capped_warnings, reply);
+	EXPECT_STREQ("warning: pool rep has 3 inconsistent PGs: a scrub found copies it could not repair (see 'shardctl pg ls rep')\n", out);
+	free(out);
+	json_decref(reply);
 }
 
 TEST(client_ls_text)

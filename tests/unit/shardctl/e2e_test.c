@@ -380,7 +380,7 @@ TEST_F(e2e, pools)
 	EXPECT_NE(NULL, strstr(out, "slow"));
 
 	EXPECT_EQ(1, CTL("pool"));
-	EXPECT_STREQ("shardctl: missing pool command (one of: create, ls, rm)\n", err);
+	EXPECT_STREQ("shardctl: missing pool command (one of: create, ls, rm, scrub)\n", err);
 	EXPECT_EQ(1, CTL("pool frob"));
 	EXPECT_STREQ("shardctl: unknown command 'pool frob' (see 'shardctl help')\n", err);
 	EXPECT_EQ(0, CTL("help"));
@@ -497,7 +497,7 @@ TEST_F(e2e, pgs_map_and_status)
 	pg = json_array_get(json_object_get(j, "pgs"), 7);
 	EXPECT_STREQ("2.7", json_string_value(json_object_get(pg, "pgid")));
 	acting = json_object_get(pg, "acting");
-	snprintf(line, sizeof(line), "\n2.7  rep   active+clean  %lld,%lld  %lld,%lld     %lld\n",
+	snprintf(line, sizeof(line), "\n2.7  rep   active+clean  %lld,%lld  %lld,%lld     %lld        never\n",
 		 json_integer_value(json_array_get(json_object_get(pg, "up"), 0)),
 		 json_integer_value(json_array_get(json_object_get(pg, "up"), 1)),
 		 json_integer_value(json_array_get(acting, 0)),
@@ -505,7 +505,7 @@ TEST_F(e2e, pgs_map_and_status)
 		 json_integer_value(json_array_get(acting, 0)));
 	json_decref(j);
 	ASSERT_EQ(0, CTL("pg ls rep"));
-	EXPECT_NE(NULL, strstr(out, "PG   POOL  STATE         UP   ACTING  PRIMARY\n2.0  rep   active+clean  "))
+	EXPECT_NE(NULL, strstr(out, "PG   POOL  STATE         UP   ACTING  PRIMARY  LAST SCRUB\n2.0  rep   active+clean  "))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, line)) TH_LOG("%s not in %s", line, out);
 	ASSERT_EQ(0, CTL("pg ls"));
@@ -570,6 +570,130 @@ TEST_F(e2e, pgs_map_and_status)
 	ASSERT_EQ(0, CTL("status"));
 	EXPECT_NE(NULL, strstr(out, "\n3       node3/r2  127.0.0.1:7412  hdd    100 GiB   0 B   up     out  0    0          -\n"))
 		TH_LOG("%s", out);
+}
+
+/* One raw request on a connection of its own; the reply or NULL. */
+static json_t *raw_call(const char *sock, json_t *req)
+{
+	json_t *reply = NULL;
+	int fd = jl_connect(sock);
+
+	if (fd >= 0 && jl_call(fd, req, &reply))
+		reply = NULL;
+	if (fd >= 0)
+		close(fd);
+	json_decref(req);
+	return reply;
+}
+
+TEST_F(e2e, scrub)
+{
+	char out[OUTLEN], err[OUTLEN], line[256];
+	json_t *j, *pg, *req, *reply, *a;
+	long long primary;
+	time_t t;
+	struct tm tm;
+	char when[32];
+	int fd;
+
+	/* Fake daemons send no heartbeats: keep them up meanwhile. */
+	EXPECT_EQ(0, stop_mapd(self->mapd));
+	self->mapd = start_mapd_grace(self->state, self->sock, "600");
+	ASSERT_GT(self->mapd, 0);
+	ASSERT_EQ(1, register_daemon(self->sock, "node1", NULL, "ssd", 7410));
+	ASSERT_EQ(2, register_daemon(self->sock, "node2", NULL, "ssd", 7411));
+	ASSERT_EQ(0, CTL("pool create rep --size 2 --pgs 8")) TH_LOG("%s", err);
+
+	ASSERT_EQ(0, CTL("--json pg scrub 2.3")) TH_LOG("%s", err);
+	j = parsed(out);
+	primary = json_integer_value(json_object_get(j, "primary"));
+	EXPECT_TRUE(primary == 1 || primary == 2) TH_LOG("%s", out);
+	json_decref(j);
+	snprintf(line, sizeof(line),
+		 "deep scrub of PG 2.3 queued for its primary, daemon %lld\n",
+		 primary);
+	ASSERT_EQ(0, CTL("pg deep-scrub 2.3")) TH_LOG("%s", err);
+	EXPECT_STREQ(line, out);
+	ASSERT_EQ(0, CTL("pool scrub rep"));
+	EXPECT_STREQ("scrub of the 8 PGs of pool rep queued\n", out);
+	ASSERT_EQ(0, CTL("pg ls rep"));
+	EXPECT_NE(NULL, strstr(out, "\n2.3  rep   active+clean+scrub_queued  ")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "  never\n")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, "ERRORS")) TH_LOG("%s", out);
+
+	/* Errors, from mapd and from shardctl itself. */
+	EXPECT_EQ(1, CTL("pg scrub 9.1"));
+	EXPECT_STREQ("shardctl: no pool with id 9\n", err);
+	EXPECT_EQ(1, CTL("pg scrub 2.8"));
+	EXPECT_STREQ("shardctl: pool 2 has 8 PGs: no PG 8\n", err);
+	EXPECT_EQ(1, CTL("pg deep-scrub rep"));
+	EXPECT_NE(NULL, strstr(err, "bad PG id 'rep'")) TH_LOG("%s", err);
+	EXPECT_EQ(1, CTL("pool scrub nope"));
+	EXPECT_STREQ("shardctl: no pool named \"nope\"\n", err);
+	EXPECT_EQ(1, CTL("pool scrub"));
+
+	/* The primary's heartbeat hands it out: the PG is scrubbing while
+	 * the daemon's session lasts. */
+	fd = jl_connect(self->sock);
+	ASSERT_GE(fd, 0);
+	req = json_pack("{s:s, s:I, s:i}", "cmd", "daemon-heartbeat",
+			"id", (json_int_t)primary, "epoch", 0);
+	ASSERT_EQ(0, jl_call(fd, req, &reply));
+	json_decref(req);
+	a = json_object_get(reply, "scrub");
+	EXPECT_LE(1, json_array_size(a)) TH_LOG("no scrub in the reply");
+	EXPECT_GE(16, json_array_size(a));
+	json_decref(reply);
+	ASSERT_EQ(0, CTL("pg ls rep"));
+	EXPECT_NE(NULL, strstr(out, "\n2.3  rep   active+clean+scrubbing  ")) TH_LOG("%s", out);
+	close(fd);
+
+	/* An outcome with errors: recorded, shown, warned about. */
+	reply = raw_call(self->sock, json_pack(
+		"{s:s, s:i, s:i, s:I, s:b, s:i, s:i, s:i, s:i, s:b}",
+		"cmd", "pg-scrubbed", "pool", 2, "pg", 3,
+		"from", (json_int_t)primary, "deep", 1, "objects", 33,
+		"bytes", 138412032, "errors", 3, "repaired", 1, "complete", 1));
+	ASSERT_NE(NULL, reply);
+	EXPECT_TRUE(json_is_true(json_object_get(reply, "ok")));
+	json_decref(reply);
+	ASSERT_EQ(0, CTL("--json pg ls rep"));
+	j = parsed(out);
+	pg = json_array_get(json_object_get(j, "pgs"), 3);
+	EXPECT_STREQ("2.3", json_string_value(json_object_get(pg, "pgid")));
+	EXPECT_EQ(2, json_integer_value(json_object_get(pg, "scrub_errors")));
+	EXPECT_EQ(1, json_integer_value(json_object_get(pg, "scrub_repaired")));
+	t = json_integer_value(json_object_get(pg, "last_deep_scrub"));
+	EXPECT_EQ(t, json_integer_value(json_object_get(pg, "last_scrub")));
+	EXPECT_LE(time(NULL) - t, 60);
+	EXPECT_NE(NULL, strstr(json_string_value(json_object_get(pg, "state")), "+inconsistent"));
+	EXPECT_TRUE(json_is_null(json_object_get(json_array_get(json_object_get(j, "pgs"), 4),
+						 "last_scrub")));
+	json_decref(j);
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	ASSERT_EQ(0, CTL("pg ls rep"));
+	EXPECT_NE(NULL, strstr(out, "LAST SCRUB        ERRORS\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, when)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "inconsistent")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_NE(NULL, strstr(out, "warning: pool rep has 1 inconsistent PG: a scrub found copies it could not repair (see 'shardctl pg ls rep')\n"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("pool ls"));
+	EXPECT_NE(NULL, strstr(out, "warning: pool rep has 1 inconsistent PG")) TH_LOG("%s", out);
+
+	/* Bad outcomes are refused. */
+	reply = raw_call(self->sock, json_pack(
+		"{s:s, s:i, s:i, s:I, s:b, s:b}", "cmd", "pg-scrubbed",
+		"pool", 2, "pg", 3, "from", (json_int_t)primary, "deep", 0,
+		"complete", 1));
+	ASSERT_NE(NULL, reply);
+	EXPECT_STREQ("missing field \"objects\"",
+		     json_string_value(json_object_get(reply, "error")));
+	json_decref(reply);
+
+	ASSERT_EQ(0, CTL("pool scrub --deep default"));
+	EXPECT_STREQ("deep scrub of the 128 PGs of pool default queued\n", out);
 }
 
 /* The map a daemon fetches ("map-get"), or NULL. */

@@ -182,6 +182,44 @@ TEST(req_check_rules)
 	ASSERT_EQ(0, shard_req_check(&h, &why));
 }
 
+/* Scrub's requests: a list's length is whole entries, and only a
+ * digest carries DIGEST_DATA, without a range. */
+TEST(req_check_scrub)
+{
+	struct shard_req_h h = {
+		.opcode = SHARD_OP_REP_LIST, .pool = 1, .offset = 7,
+		.len = 4 * sizeof(struct shard_list_entry),
+	};
+	const char *why;
+
+	ASSERT_EQ(0, shard_req_check(&h, &why));
+	h.len = sizeof(struct shard_list_entry) + 1;
+	ASSERT_EQ(-EBADMSG, shard_req_check(&h, &why));
+	h.len = 0;
+	ASSERT_EQ(-EBADMSG, shard_req_check(&h, &why));
+	h = (struct shard_req_h){
+		.opcode = SHARD_OP_REP_DIGEST, .obj_order = 22,
+		.flags = SHARD_F_DIGEST_DATA,
+	};
+	ASSERT_EQ(0, shard_req_check(&h, &why));
+	h.len = 4096;
+	ASSERT_EQ(-EBADMSG, shard_req_check(&h, &why));
+	h.len = 0;
+	h.offset = 512;
+	ASSERT_EQ(-EBADMSG, shard_req_check(&h, &why));
+	h.offset = 0;
+	h.obj_order = 40;
+	ASSERT_EQ(-EBADMSG, shard_req_check(&h, &why));
+	h = sample_req();
+	h.flags = SHARD_F_DIGEST_DATA;
+	ASSERT_EQ(-EBADMSG, shard_req_check(&h, &why));
+	ASSERT_STREQ("REP_LIST", shard_op_name(SHARD_OP_REP_LIST));
+	ASSERT_STREQ("REP_DIGEST", shard_op_name(SHARD_OP_REP_DIGEST));
+	ASSERT_TRUE(shard_op_has_reply_payload(SHARD_OP_REP_LIST));
+	ASSERT_TRUE(shard_op_has_reply_payload(SHARD_OP_REP_DIGEST));
+	ASSERT_FALSE(shard_op_has_req_payload(SHARD_OP_REP_DIGEST));
+}
+
 TEST(reply_roundtrip_and_errors)
 {
 	struct shard_reply_h h = {

@@ -12,11 +12,15 @@
 #     daemons go down within grace + a few seconds (about 2 s: the kernel
 #     reports them unreachable through h1's mapd), a two-copy pool's
 #     primaries move off h3, the single-copy pool's PGs on h3 are down and
-#     their I/O waits; h3 comes back and the reader finishes clean;
+#     their I/O waits; h3 comes back and the reader finishes clean; the
+#     two-copy pool's volume is backfilled onto h3's daemons again (every
+#     p2 PG active+clean) and verifies;
 #  4. the leader's host h2 dies: a new leader, whose map (h2 down) reaches
 #     the kernel; h2 comes back;
 #  5. a daemon joins under random writes: a new epoch reaches the kernel,
-#     nothing is lost (PGs stay where their data is), all data verifies;
+#     nothing is lost (PGs stay where their data is), the two-copy
+#     pool's data is backfilled onto it where placement says, and all
+#     data verifies;
 #  6. all etcd members stop: I/O goes on, status says etcd is unreachable;
 #     they come back and status is ok again.
 # Times are measured on the guest's uptime clock from the stamped logs
@@ -46,6 +50,7 @@ VOL=${VOL_MB}M
 HALF=$((VOL_MB / 2))M
 QUARTER_MB=$((VOL_MB / 4))
 dev=
+dev2=
 
 # all_up N: the condition "N daemons, all up".
 all_up() { echo "len(j['daemons']) == $1 and all(d['up'] for d in j['daemons'])"; }
@@ -202,13 +207,19 @@ t_pool_volume_fio() {
 	t0=$(_cluster_now)
 	_cluster_ctl h1 pool create p1 --size 1 --pgs 64 >/dev/null &&
 	_cluster_ctl h1 pool create p2 --size 2 --pgs 32 >/dev/null &&
-	_cluster_ctl h1 create p1/vol --size "$VOL" >/dev/null || return 1
+	_cluster_ctl h1 create p1/vol --size "$VOL" >/dev/null &&
+	_cluster_ctl h1 create p2/vol --size 16M >/dev/null || return 1
 	dev=$(_cluster_ctl h1 map p1/vol) || return 1
-	_wait_for "[ -b $dev ]" 10 || { ktap_diag "$dev did not appear"; return 1; }
+	dev2=$(_cluster_ctl h1 map p2/vol) || return 1
+	_wait_for "[ -b $dev ] && [ -b $dev2 ]" 10 ||
+		{ ktap_diag "$dev or $dev2 did not appear"; return 1; }
 	# Another host's mapd sees the same pools (through etcd).
 	_cluster_wait h3 10 "sorted(p['name'] for p in j['pools']) == ['default', 'p1', 'p2']" pool ls >/dev/null ||
 		return 1
 	run_fio fill --rw=write --bs=256k --size="$VOL" --do_verify=1 || return 1
+	# Two copies, for the backfill of case 3.
+	run_fio fill2 --filename="$dev2" --rw=write --bs=256k --size=16M \
+		--do_verify=1 || return 1
 	ktap_diag "case 2 took $(_cluster_secs "$t0" "$(_cluster_now)") s"
 }
 ktap_test pool-volume-fio t_pool_volume_fio
@@ -272,6 +283,13 @@ t_host_loss() {
 	[ -n "$t1" ] && ktap_diag "h3 restarted -> its daemons up in h1's status: $(_cluster_secs "$t0" "$t1") s"
 	fio_wait $fpid reader
 	fio_check reader $? || rc=1
+	# p2 keeps two copies: h3's daemons are backfilled (the leader adds
+	# them back whichever host's mapd their primaries report to), and
+	# its volume still verifies.
+	t1=$(_cluster_wait h1 90 "len(j['pgs']) == 32 and all(p['state'] == 'active+clean' and len([x for x in p['acting'] if x is not None]) == 2 for p in j['pgs'])" pg ls p2) ||
+		{ ktap_diag "p2 not active+clean after h3 came back: $(_cluster_get h1 "', '.join('%d %s' % (n, s) for s, n in sorted(__import__('collections').Counter(p['state'] for p in j['pgs']).items()))" pg ls p2)"; rc=1; }
+	[ -n "$t1" ] && ktap_diag "h3 restarted -> p2 active+clean (backfilled): $(_cluster_secs "$t0" "$t1") s; $(cat "$SHARD_T"/h*/d*.log 2>/dev/null | grep -c 'backfill of .* done') PG copies"
+	run_fio verify2 --filename="$dev2" --rw=read --bs=256k --size=16M || rc=1
 	ktap_diag "case 3 took $(_cluster_secs "$t0" "$(_cluster_now)") s from the restart"
 	return $rc
 }
@@ -344,15 +362,19 @@ t_add_daemon() {
 	_cluster_daemon_start h1 d3 2G
 	_cluster_wait h1 60 "$(all_up 7)" >/dev/null ||
 		{ ktap_diag "not 7 daemons all up"; rc=1; }
+	# p2's volume moves onto the new daemon where placement puts it
+	# (backfill, an epoch per step): wait for that to end.
+	_cluster_wait h1 90 "all(p['state'] == 'active+clean' for p in j['pgs'])" pg ls p2 >/dev/null ||
+		{ ktap_diag "p2 not active+clean with the new daemon"; rc=1; }
 	wait_kernel_in_step 15 || rc=1
 	_cluster_epochs_stop
 	slow_status
 	e1=$(_cluster_kernel_epoch)
-	t1=$(pushed_time "$e1" "$t0")
+	t1=$(pushed_time $((e0 + 1)) "$t0")
 	fio_wait $fpid writer
 	read -r frc tend <"$SHARD_T/writer.end"
 	if [ -n "$t1" ] && [ "$e1" -gt "$e0" ]; then
-		ktap_diag "new daemon -> epoch $((e0 + 1)) in the kernel: $(_cluster_secs "$t0" "$(pushed_time $((e0 + 1)) "$t0")") s, epoch $e1 (all up): $(_cluster_secs "$t0" "$t1") s; the writer ended $(_cluster_secs "$t1" "$tend") s later"
+		ktap_diag "new daemon -> epoch $((e0 + 1)) in the kernel: $(_cluster_secs "$t0" "$t1") s, epoch $e1 (p2 moved): $(_cluster_secs "$t0" "$(pushed_time "$e1" "$t0")") s; the writer ended $(_cluster_secs "$t1" "$tend") s after the first"
 		awk -v a="$t1" -v b="$tend" 'BEGIN { exit !(a < b) }' ||
 			{ ktap_diag "the writer ended before the new map: not under load"; rc=1; }
 	else
@@ -371,6 +393,8 @@ t_add_daemon() {
 		>"$SHARD_T/fio-fullcheck.log" 2>&1 &
 	fio_wait $! fullcheck
 	fio_check fullcheck $? || rc=1
+	run_fio verify2-moved --filename="$dev2" --rw=read --bs=256k \
+		--size=16M || rc=1
 	return $rc
 }
 ktap_test add-daemon-under-load t_add_daemon

@@ -18,6 +18,12 @@
 #     on: no error, every PG active+clean at the end (five kills in all);
 #  6. a block of the primary's copy damaged on disk reads back right,
 #     from another member's copy;
+#  6b. a deep scrub (shardctl pg deep-scrub) of that PG and of one whose
+#     member's copy is damaged repairs both, and a second finds nothing;
+#  6c. a fourth daemon joins, and the daemon that is primary of most
+#     objects is marked out: its copies are rebuilt on the others (every
+#     PG active+clean with three members, none of them the daemon out),
+#     the volume verifies, and the amount copied is printed;
 #  7. fencing: with the host's address blocklisted a write from it waits
 #     (its connections are closed, its HELLO refused); once unblocklisted
 #     the write completes and reads back;
@@ -163,6 +169,16 @@ def cmd_wait():
         time.sleep(0.2)
 
 
+def cmd_absent():
+    """ID: daemon ID is in no acting set of the pool (prints how many it
+    is in otherwise)."""
+    _, _, acting = pool_map()
+    n = sum(int(ARGS[0]) in a for a in acting)
+    if n:
+        print("# daemon %s is still in %d acting sets" % (ARGS[0], n))
+    return 1 if n else 0
+
+
 def cmd_pgs():
     """clean N | undersized N ID: every PG active+clean with N members, or
     active+undersized with N members none of which is ID, ID up."""
@@ -193,12 +209,14 @@ def cmd_pgs():
 
 
 def cmd_primary_at():
-    """VOL OFFSET: the primary of the object at OFFSET of VOL: prints ID
-    PORT."""
+    """VOL OFFSET [K]: member K (0: the primary) of the PG of the object
+    at OFFSET of VOL: prints ID PORT PGID."""
     v = volume(ARGS[0])
     _, p, acting = pool_map()
     pg = object_pg(v["id"], int(ARGS[1]) >> v["obj_order"], p["pg_count"])
-    print(acting[pg][0], daemons()[acting[pg][0]]["port"])
+    k = int(ARGS[2]) if len(ARGS) > 2 else 0
+    print(acting[pg][k], daemons()[acting[pg][k]]["port"],
+          "%d.%x" % (p["id"], pg))
     return 0
 
 
@@ -257,7 +275,7 @@ def cmd_wait_clean():
 
 sys.exit({"victim": cmd_victim, "wait-clean": cmd_wait_clean, "primary-at": cmd_primary_at,
           "store-pos": cmd_store_pos, "object-of": cmd_object_of,
-          "wait": cmd_wait, "pgs": cmd_pgs}[CMD]())
+          "wait": cmd_wait, "pgs": cmd_pgs, "absent": cmd_absent}[CMD]())
 EOF
 rep() {
 	"$PY" "$SHARD_T/rep.py" "$SHARD_BIN/tools/shardctl/shardctl" \
@@ -324,7 +342,21 @@ fio_wait() {
 seq_job=(--rw=write --bs=64k --iodepth=16)
 rw_job=(--rw=randwrite --bs=16k --iodepth=16 --io_size="$RW_IO")
 
-ktap_plan 8
+# The pattern's first N x 64 KiB, written O_DIRECT to the ack volume at
+# byte OFF (a multiple of 64 KiB), dd's messages to ERRFILE; and read
+# back (O_DIRECT) and compared with it, cmp's report on stdout.
+# ack_write OFF N ERRFILE; ack_reads_back OFF N
+ack_write() {
+	dd if="$SHARD_T/pattern" of="$ack" bs=64k count="$2" seek=$(($1 >> 16)) \
+		oflag=direct 2>"$3"
+}
+
+ack_reads_back() {
+	cmp <(dd if="$ack" bs=64k skip=$(($1 >> 16)) count="$2" iflag=direct 2>/dev/null) \
+		<(head -c $(($2 << 16)) "$SHARD_T/pattern")
+}
+
+ktap_plan 10
 
 _shardctl pool create "$POOL" --size 3 --min-size 2 --failure-domain daemon \
 	>/dev/null || _die "pool create failed"
@@ -349,8 +381,7 @@ read -r ack_off ack_pg < <(rep object-of ack "$victim" 2>&1)
 head -c $((1 << 20)) /dev/urandom >"$SHARD_T/pattern"
 ack_at=$((${ack_off:-0} + (64 << 10)))
 [ -n "$ack_off" ] &&
-	{ dd if="$SHARD_T/pattern" of="$ack" bs=64k seek=$((ack_at >> 16)) \
-		oflag=direct 2>"$SHARD_T/dd-ack.err" || ack_off=; }
+	{ ack_write "$ack_at" 16 "$SHARD_T/dd-ack.err" || ack_off=; }
 ktap_diag "ack pattern at $ack_at of $ack (PG $ack_pg, primary $victim)"
 
 t0=$SECONDS
@@ -401,8 +432,7 @@ t_ack_flush() {
 		ktap_diag "flush of $ack still waiting after $(_shard_scaled 20 40) s (for the dead daemon $victim?)"
 		rc=1
 	fi
-	if ! cmp <(dd if="$ack" bs=64k skip=$((ack_at >> 16)) count=16 \
-			iflag=direct 2>/dev/null) "$SHARD_T/pattern" >"$SHARD_T/cmp.out" 2>&1; then
+	if ! ack_reads_back "$ack_at" 16 >"$SHARD_T/cmp.out" 2>&1; then
 		ktap_diag "acknowledged write lost after its primary died: $(cat "$SHARD_T/cmp.out")"
 		rc=1
 	fi
@@ -411,15 +441,18 @@ t_ack_flush() {
 }
 ktap_test ack-kill-primary-flush-reads-back t_ack_flush
 
-# The copies the daemons made while backfilling, summed from their logs.
+# The copies the daemons made while backfilling, summed from their logs:
+# "OBJECTS objects, MIB MiB", less the first SKIP_O objects and SKIP_M
+# MiB if given.
 backfill_totals() {
-	cat "$SHARD_T"/d*.log | awk '/backfill of .* done:/ {
+	cat "$SHARD_T"/d*.log | awk -v so="${1:-0}" -v sm="${2:-0}" '
+		/backfill of .* done:/ {
 			for (i = 1; i <= NF; i++) {
 				if ($(i + 1) == "objects,") o += $i
 				if ($(i + 1) == "MiB") m += $i
 			}
 		}
-		END { printf "%d objects, %d MiB", o, m }'
+		END { printf "%d objects, %d MiB", o - so, m - sm }'
 }
 
 clean_wait=$(_shard_scaled 120 400)
@@ -494,17 +527,15 @@ ktap_test repeated-kills-fio-verify-all-clean t_repeated_kills
 # from another member's copy, right, and the primary says so.
 t_corrupt_copy() {
 	local off=$((40 << 20)) prim pport pname pos rc=0
-	dd if="$SHARD_T/pattern" of="$ack" bs=64k count=1 seek=$((off >> 16)) \
-		oflag=direct 2>/dev/null || { ktap_diag "write failed"; return 1; }
-	read -r prim pport < <(rep primary-at ack "$off")
+	ack_write "$off" 1 /dev/null || { ktap_diag "write failed"; return 1; }
+	read -r prim pport _ < <(rep primary-at ack "$off")
 	pname=$(name_of_port "$pport")
 	pos=$(rep store-pos ack "$off" "$SHARD_T/$pname/shard.store") ||
 		{ ktap_diag "cannot find the object in $pname's store"; return 1; }
 	printf 'damaged damaged!' | dd of="$SHARD_T/$pname/shard.store" bs=1 \
 		seek=$((pos + 100)) conv=notrunc 2>/dev/null
 	ktap_diag "damaged daemon $prim's copy ($pname) at store byte $((pos + 100))"
-	cmp <(dd if="$ack" bs=64k skip=$((off >> 16)) count=1 iflag=direct 2>/dev/null) \
-		<(head -c 65536 "$SHARD_T/pattern") >/dev/null ||
+	ack_reads_back "$off" 1 >/dev/null ||
 		{ ktap_diag "the read did not return the data written"; rc=1; }
 	grep -q "our copy failed its checksum; read served from daemon" \
 		"$SHARD_T/$pname.log" ||
@@ -513,6 +544,100 @@ t_corrupt_copy() {
 	return $rc
 }
 ktap_test damaged-copy-read-from-another t_corrupt_copy
+
+# Deep scrub: 6 left the primary's copy of one object damaged; now a
+# member's copy of another is damaged too. "shardctl pg deep-scrub" of
+# both PGs finds each bad copy and repairs it (the primary's from a
+# member, the member's from the primary), the errors show in pg ls, and
+# a second deep scrub finds nothing.
+t_deep_scrub() {
+	local off m1 mport mname pos pg_a pg_b rc=0 pg n
+	read -r _ _ pg_a < <(rep primary-at ack $((40 << 20)))
+	# Another object, of another PG.
+	for off in $((44 << 20)) $((48 << 20)) $((52 << 20)) $((56 << 20)); do
+		read -r m1 mport pg_b < <(rep primary-at ack "$off" 1)
+		[ "$pg_b" = "$pg_a" ] || break
+	done
+	ack_write "$off" 1 /dev/null || { ktap_diag "write failed"; return 1; }
+	mname=$(name_of_port "$mport")
+	pos=$(rep store-pos ack "$off" "$SHARD_T/$mname/shard.store") ||
+		{ ktap_diag "cannot find the object in $mname's store"; return 1; }
+	printf 'damaged damaged!' | dd of="$SHARD_T/$mname/shard.store" bs=1 \
+		seek=$((pos + 4096 + 100)) conv=notrunc 2>/dev/null
+	ktap_diag "damaged member daemon $m1's copy ($mname) in PG $pg_b"
+	for n in 1 2; do
+		for pg in $pg_a $pg_b; do
+			_shardctl pg deep-scrub "$pg" >/dev/null ||
+				{ ktap_diag "pg deep-scrub $pg failed"; return 1; }
+		done
+		# Each PG's primary logs its result.
+		_wait_for "[ \$(cat '$SHARD_T'/d*.log |
+			grep -c 'deep scrub of pool .* done') -ge $((2 * n)) ]" 60 ||
+			{ ktap_diag "round $n: the deep scrubs did not finish"; rc=1; }
+	done
+	grep -h 'deep scrub of pool .* done' "$SHARD_T"/d*.log |
+		sed 's/^/# /'
+	[ "$(grep -h 'deep scrub of pool .* done' "$SHARD_T"/d*.log |
+		grep -c ' 1 errors, 1 repaired')" = 2 ] ||
+		{ ktap_diag "the first round did not find and repair both copies"; rc=1; }
+	[ "$(grep -h 'deep scrub of pool .* done' "$SHARD_T"/d*.log |
+		grep -c ' 0 errors, 0 repaired')" = 2 ] ||
+		{ ktap_diag "the second round found errors left"; rc=1; }
+	grep -h "repaired" "$SHARD_T"/d*.log | grep "scrub of pool" |
+		grep -v "done:" | sed 's/^/# /'
+	_shardctl pg ls "$POOL" | awk -v a="$pg_a" -v b="$pg_b" \
+		'NR == 1 || $1 == a || $1 == b' | sed 's/^/# /'
+	ack_reads_back $((40 << 20)) 1 >/dev/null ||
+		{ ktap_diag "the repaired primary's object does not read back"; rc=1; }
+	ack_reads_back "$off" 1 >/dev/null ||
+		{ ktap_diag "the object does not read back"; rc=1; }
+	[ $rc = 0 ] || diag_state "deep scrub"
+	return $rc
+}
+ktap_test deep-scrub-finds-and-repairs t_deep_scrub
+
+# Random 4 KiB reads of the data volume for 4 s, and their IOPS.
+iops_job() {
+	fio --name=iops --filename="$dev" --ioengine=libaio --direct=1 \
+		--rw=randread --bs=4k --iodepth=16 --time_based=1 --runtime=4 \
+		--randrepeat=0 --output-format=terse --terse-version=3 \
+		>"$SHARD_T/$1" 2>&1
+}
+
+iops_of() {
+	awk -F';' 'NF > 8 { print $8; exit }' "$SHARD_T/$1"
+}
+
+# A daemon marked out has its copies rebuilt on the others: a fourth
+# daemon joins (and is backfilled into its placement), then the daemon
+# that is primary of most objects is marked out. Every PG ends
+# active+clean with three members, none of them the daemon out, the
+# volume verifies, and the amount copied is taken from the daemons' logs.
+t_out_rebuild() {
+	local out oport bo bm rc=0
+	_shard_daemon d3
+	_shard_wait_daemons 4 || { ktap_diag "d3 did not register"; return 1; }
+	rep wait-clean 3 "$clean_wait" ||
+		{ diag_state "d3 did not join its placement"; return 1; }
+	ktap_diag "after d3 joined: copied $(backfill_totals) in all so far"
+	read -r bo _ bm _ < <(backfill_totals)
+	read -r out oport _ < <(rep victim data)
+	# Client reads with no recovery going on, then while it runs.
+	iops_job fio-iops-idle.log
+	ktap_diag "daemon out $out ($(name_of_port "$oport"))"
+	_shardctl daemon out "$out" >/dev/null ||
+		{ ktap_diag "daemon out $out failed"; return 1; }
+	iops_job fio-iops-recovery.log
+	ktap_diag "random 4k reads: $(iops_of fio-iops-idle.log) IOPS idle, $(iops_of fio-iops-recovery.log) during the rebuild ($(backfill_totals "$bo" "$bm") copied by its end)"
+	rep wait-clean 3 "$clean_wait" ||
+		{ diag_state "daemon $out's PGs were not rebuilt"; rc=1; }
+	rep absent "$out" || rc=1
+	ktap_diag "rebuilt after daemon $out went out: $(backfill_totals "$bo" "$bm") copied"
+	fio_job fio-verify-out.log "${rw_job[@]}" --verify_only=1 ||
+		{ diag_state "verify after the rebuild failed"; rc=1; }
+	return $rc
+}
+ktap_test out-daemon-rebuilt-elsewhere t_out_rebuild
 
 # Fencing: with this host's address blocklisted, the daemons close the
 # kernel's connections and refuse its HELLO, so a write neither completes
@@ -526,8 +651,7 @@ t_blocklist() {
 		{ ktap_diag "client blocklist failed"; return 1; }
 	_wait_for "grep -q 'client is blocklisted' '$SHARD_T'/d*.log" 20 ||
 		{ ktap_diag "no daemon closed the kernel's connections"; rc=1; }
-	dd if="$SHARD_T/pattern" of="$ack" bs=64k count=1 seek=$((off >> 16)) \
-		oflag=direct 2>"$SHARD_T/dd-fenced.err" &
+	ack_write "$off" 1 "$SHARD_T/dd-fenced.err" &
 	dd_pid=$!
 	if _wait_for "! kill -0 $dd_pid 2>/dev/null" 5; then
 		ktap_diag "a write from a blocklisted client completed: $(cat "$SHARD_T/dd-fenced.err")"
@@ -543,8 +667,7 @@ t_blocklist() {
 		ktap_diag "the held write did not complete after unblocklist"
 		rc=1
 	fi
-	cmp <(dd if="$ack" bs=64k skip=$((off >> 16)) count=1 iflag=direct 2>/dev/null) \
-		<(head -c 65536 "$SHARD_T/pattern") >/dev/null ||
+	ack_reads_back "$off" 1 >/dev/null ||
 		{ ktap_diag "the held write did not read back"; rc=1; }
 	[ $rc = 0 ] || diag_state "blocklist"
 	return $rc

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Object pushes (push.h). A push is one buffer the size of the object,
+ * read in pieces of SHARD_MAX_IO (what the store reads at once), each
+ * piece a REP_WRITE queued before its read completes (wait_payload), so
+ * that nothing queued to the peer later can overtake it.
+ *
+ * Lifetime: a push is freed when its reads and every message came back
+ * (pending reaches 0) and its owner was told. At exit (d->exiting) the
+ * peer layer's teardown only counts down, and shard_push_free_all frees
+ * what is left without telling anyone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "loop.h"
+#include "peer.h"
+#include "push.h"
+#include "store.h"
+
+struct push_chunk {
+	struct shard_peer_msg m;
+	struct shard_push *p;
+};
+
+struct shard_push {
+	struct shardd *d;
+	struct shard_push *prev, *next;	/* d->pushes */
+	struct shard_obj o;
+	unsigned char *buf;
+	struct push_chunk *chunks;
+	unsigned int nchunks;
+	unsigned int pending;		/* reads and messages out */
+	int err;			/* the first failure */
+	bool starting;			/* inside shard_push_start */
+	bool told;
+	shard_push_done_fn done;
+	void *arg;
+	struct shard_ev end_ev;		/* ends on the next turn */
+};
+
+static void push_free(struct shard_push *p)
+{
+	struct shardd *d = p->d;
+
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		d->pushes = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	free(p->buf);
+	free(p->chunks);
+	free(p);
+}
+
+/* The caller holds a pending count of its own: cancelling cannot end
+ * the push under it. */
+static void cancel_chunks(struct shard_push *p)
+{
+	unsigned int k;
+
+	for (k = 0; k < p->nchunks; k++)
+		shard_peer_cancel(&p->chunks[k].m);
+}
+
+static void fail(struct shard_push *p, int err)
+{
+	if (p->err)
+		return;
+	p->err = err;
+	cancel_chunks(p);
+}
+
+static void end(struct shard_push *p)
+{
+	if (!p->told) {
+		p->told = true;
+		p->done(p->arg, p->err);
+	}
+	push_free(p);
+}
+
+static void on_end(struct shard_ev *ev, int res)
+{
+	(void)res;
+	end(container_of(ev, struct shard_push, end_ev));
+}
+
+static void part_done(struct shard_push *p)
+{
+	if (--p->pending || p->starting)
+		return;
+	if (p->d->exiting)
+		return;		/* shard_push_free_all frees it */
+	end(p);
+}
+
+static void chunk_done(struct shard_peer_msg *m, int status, uint64_t epoch)
+{
+	struct push_chunk *c = container_of(m, struct push_chunk, m);
+	struct shard_push *p = c->p;
+
+	(void)epoch;
+	if (p->d->exiting) {
+		p->pending--;
+		return;
+	}
+	if (status != SHARD_S_OK)
+		fail(p, status);
+	part_done(p);
+}
+
+static void read_done(void *arg, int err)
+{
+	struct push_chunk *c = arg;
+	struct shard_push *p = c->p;
+
+	if (p->d->exiting) {
+		p->pending--;
+		return;
+	}
+	if (err)
+		fail(p, err == -EBADMSG ? -EBADMSG : -EIO);
+	else if (!p->err)
+		shard_peer_payload_ready(&c->m);
+	part_done(p);
+}
+
+struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
+				    const struct shard_obj *o,
+				    shard_push_done_fn done, void *arg)
+{
+	uint32_t size = 1U << o->order, k, off;
+	struct shard_push *p;
+	struct io_uring_sqe *sqe;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->nchunks = (size + SHARD_MAX_IO - 1) / SHARD_MAX_IO;
+	p->chunks = calloc(p->nchunks, sizeof(*p->chunks));
+	if (!p->chunks || posix_memalign((void **)&p->buf, SHARD_BLOCK_SIZE,
+					 size)) {
+		free(p->chunks);
+		free(p);
+		return NULL;
+	}
+	p->d = d;
+	p->o = *o;
+	p->done = done;
+	p->arg = arg;
+	p->starting = true;
+	p->next = d->pushes;
+	if (d->pushes)
+		d->pushes->prev = p;
+	d->pushes = p;
+	for (k = 0, off = 0; k < p->nchunks; k++, off += SHARD_MAX_IO) {
+		struct shard_peer_msg *m = &p->chunks[k].m;
+
+		p->chunks[k].p = p;
+		m->h.opcode = SHARD_OP_REP_WRITE;
+		m->h.len = size - off < SHARD_MAX_IO ? size - off :
+			   SHARD_MAX_IO;
+		m->h.obj_order = o->order;
+		m->h.pool = o->pool;
+		m->h.volume = o->volume;
+		m->h.object = o->object;
+		m->h.offset = off;
+		m->payload = p->buf + off;
+		m->wait_payload = true;
+		m->done = chunk_done;
+		if (shard_peer_send(d, target, m)) {
+			p->nchunks = k;
+			fail(p, -ENOMEM);
+			break;
+		}
+		p->pending++;
+	}
+	for (k = 0; k < p->nchunks && !p->err; k++) {
+		struct shard_peer_msg *m = &p->chunks[k].m;
+
+		p->pending++;
+		if (shard_store_read(d->store, o, m->h.offset, m->h.len,
+				     p->buf + m->h.offset, read_done,
+				     &p->chunks[k])) {
+			p->pending--;
+			fail(p, -EIO);
+		}
+	}
+	p->starting = false;
+	if (!p->pending) {
+		/* Failed before anything went out: end on the next turn. */
+		p->end_ev.fn = on_end;
+		sqe = shard_get_sqe(d);
+		io_uring_prep_nop(sqe);
+		shard_sqe_set_ev(sqe, &p->end_ev);
+	}
+	return p;
+}
+
+void shard_push_cancel(struct shard_push *p)
+{
+	p->pending++;
+	fail(p, -ECANCELED);
+	part_done(p);
+}
+
+void shard_push_free_all(struct shardd *d)
+{
+	while (d->pushes)
+		push_free(d->pushes);
+}
