@@ -113,6 +113,7 @@ static void push_done(void *arg, int err)
 	if (!err) {
 		j->done_objs++;
 		j->bytes += p->bytes;
+		d->bf_copied += p->bytes;
 	} else if (err == -EBADMSG) {
 		/* A deep scrub repairs our copy from another member's, and
 		 * the job then starts over (shard_backfill_retry). */
@@ -192,6 +193,7 @@ static void report_done(void *arg, const char *error, json_t *reply)
 	size_t i;
 
 	d->bf_reporting = false;
+	d->bf_report = NULL;
 	for (i = 0; i < r->n; i++) {
 		struct bf_job *j = r->jobs[i];
 
@@ -272,8 +274,10 @@ static void report(struct shardd *d)
 			"daemon", (json_int_t)first->target,
 			"from", (json_int_t)my_id(d), "pgs", pgs);
 	d->bf_reporting = true;
-	if (req && !shard_session_note(d, req, report_done, r))
+	if (req && !shard_session_note(d, req, report_done, r)) {
+		d->bf_report = r;	/* freed here if the daemon stops first */
 		return;
+	}
 	/* Not sent: they wait for the next map, as after a refusal. */
 	d->bf_reporting = false;
 	for (n = 0; n < r->n; n++) {
@@ -488,6 +492,25 @@ void shard_backfill_map_changed(struct shardd *d)
 	pump(d);
 }
 
+void shard_backfill_progress(const struct shardd *d, uint64_t *objects,
+			     uint64_t *bytes)
+{
+	const struct bf_job *j;
+	const struct bf_push *p;
+	size_t i;
+
+	*objects = *bytes = 0;
+	for (j = d->bf_jobs; j; j = j->next) {
+		if (j->reported)
+			continue;
+		*objects += j->nobjs - j->done_objs;
+		for (i = j->next_obj; i < j->nobjs; i++)
+			*bytes += 1ULL << j->objs[i].order;
+		for (p = j->pushes; p; p = p->next)
+			*bytes += p->bytes;
+	}
+}
+
 void shard_backfill_stop(struct shardd *d)
 {
 	while (d->bf_jobs)
@@ -512,6 +535,9 @@ static void free_list(struct bf_job **head)
 
 void shard_backfill_free_all(struct shardd *d)
 {
+	/* A pg-backfilled still with mapd: the session tells no one now. */
+	free(d->bf_report);
+	d->bf_report = NULL;
 	free_list(&d->bf_jobs);
 	free_list(&d->bf_dead);
 }

@@ -17,6 +17,8 @@
 #ifndef SHARDD_BACKFILL_H
 #define SHARDD_BACKFILL_H
 
+#include <stdint.h>
+
 struct shardd;
 
 #define SHARD_RECOVERY_PUSHES_DEFAULT	4
@@ -28,6 +30,10 @@ void shard_backfill_map_changed(struct shardd *d);
 /* Something that made jobs fail was mended (a scrub repaired our
  * copy): those jobs start over without waiting for a new map. */
 void shard_backfill_retry(struct shardd *d);
+/* What is left to copy to backfill targets: objects, and their bytes
+ * (d->bf_copied counts what was copied since the daemon started). */
+void shard_backfill_progress(const struct shardd *d, uint64_t *objects,
+			     uint64_t *bytes);
 /* The daemon stops: no more objects are started. */
 void shard_backfill_stop(struct shardd *d);
 /* After the ring and the peers are gone: frees what is left. */

@@ -69,6 +69,8 @@ struct shardd {
 	unsigned int bf_pushes;		/* objects on their way */
 	bool bf_pumping, bf_again;
 	bool bf_reporting;		/* a pg-backfilled is with mapd */
+	struct bf_report *bf_report;	/* that one's context */
+	uint64_t bf_copied;		/* bytes backfilled since start */
 	unsigned int recovery_pushes;	/* objects on their way, at most */
 	uint64_t recovery_bps;		/* bytes a second; 0: no limit */
 	double bf_budget;		/* bytes that may go now */

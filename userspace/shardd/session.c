@@ -221,6 +221,7 @@ static int build_request(struct shard_session *s)
 {
 	struct shard_store *st = s->d->store;
 	char uuid[SHARD_STORE_UUID_HEX];
+	uint64_t objects, bytes;
 	json_t *req = NULL;
 	char *line;
 	size_t n;
@@ -248,11 +249,16 @@ static int build_request(struct shard_session *s)
 			goto nomem;
 		break;
 	case REQ_HEARTBEAT:
-		req = json_pack("{s:s, s:I, s:I, s:I}",
+		shard_backfill_progress(s->d, &objects, &bytes);
+		req = json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}}",
 				"cmd", req_name[s->req],
 				"id", (json_int_t)shard_store_daemon_id(st),
 				"epoch", (json_int_t)s->d->epoch,
-				"used", (json_int_t)shard_store_used(st));
+				"used", (json_int_t)shard_store_used(st),
+				"recovery",
+				"objects", (json_int_t)objects,
+				"bytes", (json_int_t)bytes,
+				"copied", (json_int_t)s->d->bf_copied);
 		break;
 	case REQ_MAP:
 		req = json_pack("{s:s}", "cmd", req_name[s->req]);

@@ -361,7 +361,8 @@ TEST_F(session, backfill)
 			json_object_get(e, "acting"), 0)));
 	} while (0);
 	json_decref(msg);
-	ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":7,\"refused\":[]}\n"));
+	/* Left unanswered: the daemon stops with the report still with
+	 * mapd, and must free what waits for the answer (LSan). */
 
 	close(pfd);
 	peer8_close(lfd);

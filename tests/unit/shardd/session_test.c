@@ -43,7 +43,7 @@ TEST_F(session, registers_and_heartbeats)
 	struct timespec t0, t1;
 	struct shard_hello hi;
 	const char *uuid;
-	json_t *msg;
+	json_t *msg, *rec;
 	int fd, i;
 
 	ASSERT_EQ(0, daemon_start_with(&self->d, true, extra));
@@ -77,6 +77,12 @@ TEST_F(session, registers_and_heartbeats)
 		EXPECT_EQ(0, json_integer_value(json_object_get(msg,
 								"epoch")));
 		EXPECT_TRUE(json_is_integer(json_object_get(msg, "used")));
+		/* Nothing to backfill, nothing copied yet. */
+		rec = json_object_get(msg, "recovery");
+		EXPECT_EQ(0, json_integer_value(json_object_get(rec,
+								"objects")));
+		EXPECT_EQ(0, json_integer_value(json_object_get(rec, "bytes")));
+		EXPECT_TRUE(json_is_integer(json_object_get(rec, "copied")));
 		json_decref(msg);
 		ASSERT_EQ(0, mapd_send(m, "{\"ok\":true,\"epoch\":0}\n"));
 	}

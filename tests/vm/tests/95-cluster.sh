@@ -22,7 +22,13 @@
 #     pool's data is backfilled onto it where placement says, and all
 #     data verifies;
 #  6. all etcd members stop: I/O goes on, status says etcd is unreachable;
-#     they come back and status is ok again.
+#     they come back and status is ok again;
+#  7. a network partition: h3 is cut off from h1 and h2 (blackhole routes)
+#     and runs on; its daemons are marked down, writes go on elsewhere
+#     (size 3, min_size 2), and a write sent to h3's daemon with the old
+#     map is never acknowledged; healed, h3's daemons are backfilled,
+#     every PG of that pool is active+clean with three copies, and all of
+#     it verifies.
 # Times are measured on the guest's uptime clock from the stamped logs
 # and the kernel's epochs (not from polling, which is slow under TCG) and
 # printed as TAP comments.
@@ -87,7 +93,7 @@ done
 _cluster_wait h3 30 "$(all_up 2)" >/dev/null || _die "h3's daemons did not register alone"
 _cluster_ctl h3 cluster join shard --etcd "$(_cluster_endpoints)" --name h3 ||
 	_die "cluster join on h3 failed"
-ktap_plan 6
+ktap_plan 7
 ktap_diag "VOL ${VOL}; etcd up in $(_cluster_secs "$t_start" "$t_etcd") s, mapds and daemons started in $(_cluster_secs "$t_etcd" "$(_cluster_now)") s"
 
 # fio runs in the background and is waited for with a limit: a request
@@ -431,6 +437,123 @@ t_etcd_down() {
 	return $rc
 }
 ktap_test etcd-unreachable t_etcd_down
+
+# --- 7 ----------------------------------------------------------------------
+# The first object of p3/vol whose PG's primary is one of HOST's daemons:
+# prints OFFSET POOL_ID VOLUME_ID OBJECT DAEMON PORT. The object -> PG
+# hash is include/shard/pg.h's shard_object_pg(), transcribed.
+object_on_host() {
+	"$_cl_python" - "$SHARDCTL" "$SHARD_T/h1/mapd.sock" "$1" <<'PY'
+import json, subprocess, sys
+ctl, sock, host = sys.argv[1:4]
+M64 = (1 << 64) - 1
+def q(*a):
+    return json.loads(subprocess.run([ctl, "--socket", sock, "--json", *a],
+                      stdout=subprocess.PIPE, check=True).stdout)
+def mix64(x):
+    x ^= x >> 30
+    x = (x * 0xbf58476d1ce4e5b9) & M64
+    x ^= x >> 27
+    x = (x * 0x94d049bb133111eb) & M64
+    return x ^ (x >> 31)
+st = q("status")
+mine = set(st["hosts"][host]["ids"])
+port = {d["id"]: d["port"] for d in st["daemons"]}
+v = next(v for v in q("ls")["volumes"] if v["pool"] == "p3")
+pool = next(p for p in q("map-show")["map"]["pools"] if p["name"] == "p3")
+w, a = pool["width"], pool["acting"]
+for o in range(v["size"] >> v["obj_order"]):
+    pg = ((mix64(mix64(v["id"]) ^ o) >> 32) * pool["pg_count"]) >> 32
+    prim = a[pg * w]
+    if prim in mine:
+        print(o << v["obj_order"], pool["id"], v["id"], o, prim, port[prim])
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# partition HOST add|del: cut HOST off from the other hosts (blackhole
+# routes both ways), while the kernel (on the bridge) still reaches it.
+partition() {
+	local h=$1 op=$2 i
+	for ((i = 1; i <= 3; i++)); do
+		[ "h$i" = "$h" ] && continue
+		ip -n "shard-$h" route "$op" blackhole "$(_cluster_ip "h$i")/32" &&
+		ip -n "shard-h$i" route "$op" blackhole "$(_cluster_ip "$h")/32" ||
+			return 1
+	done
+}
+
+# A network partition: h3 runs on, cut off from h1 and h2. The others
+# mark its daemons down and go on (size 3, min_size 2: writes continue
+# on two copies); a client that still has the old map and writes to
+# h3's daemon, the old primary of its object, gets nothing acknowledged
+# (h3 cannot reach the other members, and once it can they refuse its
+# old epoch). Healed, h3's daemons are backfilled, every PG of the pool
+# ends active+clean with three members, and everything verifies: the
+# old primary's write never landed anywhere that counts.
+t_partition() {
+	local dev3 off pool vol obj prim port e0 wpid woff wsize t0 t1 res rc=0
+	_cluster_ctl h1 pool create p3 --size 3 --min-size 2 --pgs 16 >/dev/null &&
+	_cluster_ctl h1 create p3/vol --size 16M >/dev/null || return 1
+	dev3=$(_cluster_ctl h1 map p3/vol) || return 1
+	_wait_for "[ -b $dev3 ]" 10 || { ktap_diag "$dev3 did not appear"; return 1; }
+	run_fio fill3 --filename="$dev3" --rw=write --bs=64k --size=16M \
+		--do_verify=1 || return 1
+	read -r off pool vol obj prim port < <(object_on_host h3) ||
+		{ ktap_diag "no object of p3/vol has its primary on h3"; return 1; }
+	# The random writer keeps off that object.
+	if [ "$off" = 0 ]; then
+		woff=4M wsize=12M
+	else
+		woff=0 wsize=$((off >> 20))M
+	fi
+	e0=$(_cluster_kernel_epoch)
+	etcd_leader_h1
+	_cluster_mark "cut h3 off (object $obj of volume $vol, primary $prim on h3)"
+	t0=$(_cluster_now)
+	partition h3 add || { ktap_diag "cannot cut h3 off"; partition h3 del; return 1; }
+	t1=$(_cluster_wait h1 60 "not any(up(i) for i in ids('h3'))") ||
+		{ ktap_diag "h3's daemons not down 60 s after the cut"; rc=1; }
+	[ -n "$t1" ] && ktap_diag "h3 cut off -> its daemons down in h1's status: $(_cluster_secs "$t0" "$t1") s"
+	wait_kernel_in_step 15 || rc=1
+	# The old primary, asked with the old map: nothing acknowledged.
+	"$_cl_python" "$SHARD_REPO/tests/tools/shard-write.py" \
+		"$(_cluster_ip h3)" "$port" "$pool" "$vol" "$obj" "$e0" 90 \
+		>"$SHARD_T/isolated-write.out" 2>&1 &
+	wpid=$!
+	# The rest goes on meanwhile.
+	run_fio partitioned --filename="$dev3" --rw=randwrite --bs=16k \
+		--offset="$woff" --size="$wsize" --do_verify=1 || rc=1
+	sleep 2
+	if [ -s "$SHARD_T/isolated-write.out" ]; then
+		ktap_diag "h3's daemon answered a write while cut off: $(cat "$SHARD_T/isolated-write.out")"
+		rc=1
+	else
+		ktap_diag "h3's daemon did not answer the old client's write while cut off"
+	fi
+	_cluster_mark "heal h3"
+	t0=$(_cluster_now)
+	partition h3 del || { ktap_diag "cannot heal the partition"; rc=1; }
+	_wait_for "_cluster_gone $wpid" 100 || kill "$wpid" 2>/dev/null
+	wait "$wpid" 2>/dev/null
+	res=$(cat "$SHARD_T/isolated-write.out")
+	ktap_diag "the old client's write, after healing: ${res:-nothing}"
+	case $res in
+	"status 0 "*) ktap_diag "a write through the isolated old primary was acknowledged"; rc=1 ;;
+	esac
+	t1=$(_cluster_wait h1 120 "all(up(i) for i in ids('h3')) and len(j['pgs']) == 16 and all(p['state'] == 'active+clean' and len([x for x in p['acting'] if x is not None]) == 3 for p in j['pgs'])" pg ls p3) ||
+		{ ktap_diag "p3 not active+clean with three members after healing: $(_cluster_get h1 "', '.join('%d %s' % (n, s) for s, n in sorted(__import__('collections').Counter(p['state'] for p in j['pgs']).items()))" pg ls p3)"; rc=1; }
+	[ -n "$t1" ] && ktap_diag "healed -> p3 active+clean, three copies: $(_cluster_secs "$t0" "$t1") s"
+	wait_kernel_in_step 15 || rc=1
+	# Both regions read back as fio wrote them.
+	run_fio verify3-written --filename="$dev3" --rw=randwrite --bs=16k \
+		--offset="$woff" --size="$wsize" --verify_only=1 || rc=1
+	run_fio verify3-object --filename="$dev3" --rw=write --bs=64k \
+		--offset="$off" --size=4M --verify_only=1 || rc=1
+	return $rc
+}
+ktap_test partition t_partition
 
 ktap_diag "total $(_cluster_secs "$t_start" "$(_cluster_now)") s"
 _cluster_finished
