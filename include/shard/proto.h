@@ -47,6 +47,13 @@
  * and changes nothing. Client opcodes on a peer connection, and REP_
  * opcodes on a client connection, are protocol errors.
  *
+ * REP_WRITE and REP_ZERO carry a struct shard_rep_ext right after the
+ * header (before REP_WRITE's len bytes of data; len keeps its meaning):
+ * the version of the change, which the member records with the object.
+ * Copies of an object recording the same non-zero version hold the same
+ * bytes. A version of all zeroes records "unknown" (the pieces of a
+ * whole-object copy but its last).
+ *
  * Scrub, from a PG's primary to its members (same rule; neither changes
  * data): REP_LIST names the objects of PG h.offset of the pool that the
  * member holds, in (volume, object) order from (h.volume, h.object) on,
@@ -155,10 +162,36 @@ struct shard_peer_hello {
 	__le64 reserved[3];
 };
 
+/*
+ * A change to an object: the map epoch of the primary that made it and a
+ * sequence number unique among that daemon's changes. Only equality
+ * means anything: equal versions, equal bytes.
+ */
+struct shard_version {
+	__le64 epoch;
+	__le64 seq;
+};
+
+/* After the header of REP_WRITE and REP_ZERO. */
+struct shard_rep_ext {
+	struct shard_version ver;
+	__le32 flags;		/* SHARD_REP_F_* */
+	__le32 crc;		/* crc32c of the 20 bytes above */
+};
+
+/*
+ * The last piece of a whole-object copy: the receiver holds all of the
+ * object as of ver now. Without it a daemon that is only being
+ * backfilled records "unknown": a change to part of an object whose
+ * other bytes it may have missed does not make its copy that version.
+ */
+#define SHARD_REP_F_WHOLE	(1U << 0)
+
 /* REP_LIST reply entries. */
 struct shard_list_entry {
 	__le64 volume;
 	__le64 object;
+	struct shard_version ver;	/* all zeroes: unknown */
 	__u8 obj_order;
 	__u8 reserved[7];
 };
@@ -189,7 +222,9 @@ SHARD_PROTO_ASSERT(sizeof(struct shard_req) == SHARD_HDR_SIZE, "req size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_reply) == SHARD_HDR_SIZE, "reply size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_hello) == 32, "hello size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_peer_hello) == 32, "peer hello size");
-SHARD_PROTO_ASSERT(sizeof(struct shard_list_entry) == 24, "list entry size");
+SHARD_PROTO_ASSERT(sizeof(struct shard_version) == 16, "version size");
+SHARD_PROTO_ASSERT(sizeof(struct shard_rep_ext) == 24, "rep ext size");
+SHARD_PROTO_ASSERT(sizeof(struct shard_list_entry) == 40, "list entry size");
 SHARD_PROTO_ASSERT(sizeof(struct shard_digest) == 32, "digest size");
 
 /* True when an opcode's request carries a payload. */
@@ -197,6 +232,12 @@ static inline int shard_op_has_req_payload(unsigned int op)
 {
 	return op == SHARD_OP_WRITE || op == SHARD_OP_REP_WRITE ||
 	       op == SHARD_OP_PEER_HELLO;
+}
+
+/* True when a struct shard_rep_ext follows the request header. */
+static inline int shard_op_has_rep_ext(unsigned int op)
+{
+	return op == SHARD_OP_REP_WRITE || op == SHARD_OP_REP_ZERO;
 }
 
 /* True when a successful reply to this opcode carries a payload. */

@@ -15,7 +15,10 @@
 #                             (e.g. --no-kernel) are remembered for restarts;
 #                             --alone: without --etcd (alone until
 #                             `shardctl cluster create|join`, then from
-#                             its cluster.json)
+#                             its cluster.json). Its kernel's boot id is
+#                             H's own ($SHARD_T/H/boot_id, through
+#                             SHARD_MAPD_BOOT_ID_FILE): the hosts share
+#                             one kernel
 #   _cluster_daemon_spawn H NAME [SIZE]   start a shardd on H at port
 #                             7400+10N+k (the k-th daemon of H), store
 #                             $SHARD_T/H/NAME (SIZE default 4G); a known
@@ -25,7 +28,9 @@
 #   _cluster_kill H [WHAT [SIG]]  kill -SIG (default 9) H's process WHAT
 #                             (etcd, mapd or a daemon NAME; default all of
 #                             them at once) and reap it
-#   _cluster_start_host H     etcd, mapd and daemons of H again, as before
+#   _cluster_start_host H     etcd, mapd and daemons of H again, as before,
+#                             with a new boot id (a host that starts again
+#                             rebooted: the leader lifts its fence)
 #   _cluster_ctl H ARGS...    shardctl against H's mapd
 #   _cluster_get H EXPR [CMD...]    EXPR over H's JSON reply to CMD
 #                             (default status), see below
@@ -231,10 +236,16 @@ _cluster_etcd_move_leader() {
 		_wait_for '[ "$(_cluster_etcd_leader)" = "$want" ]' 10
 }
 
+# H's boot id: a new one for each start of the host.
+_cluster_new_boot_id() {
+	cat /proc/sys/kernel/random/uuid >"$SHARD_T/$1/boot_id"
+}
+
 _cluster_mapd_start() {
 	local h=$1 args etcd=() a
 	shift
 	[ $# -gt 0 ] && _cl_mapd_args[$h]="$*"
+	[ -s "$SHARD_T/$h/boot_id" ] || _cluster_new_boot_id "$h"
 	read -ra args <<<"${_cl_mapd_args[$h]:-}"
 	etcd=(--etcd "$(_cluster_endpoints)" --name "$h")
 	for a in "${!args[@]}"; do
@@ -244,6 +255,7 @@ _cluster_mapd_start() {
 		fi
 	done
 	_cluster_bg "$h" "$SHARD_T/$h/mapd.log" \
+		env SHARD_MAPD_BOOT_ID_FILE="$SHARD_T/$h/boot_id" \
 		"$SHARD_BIN/userspace/mapd/shard-mapd" "${etcd[@]}" \
 		--state "$SHARD_T/$h/state.json" \
 		--socket "$SHARD_T/$h/mapd.sock" --grace "$SHARD_CLUSTER_GRACE" \
@@ -330,6 +342,7 @@ _cluster_gone() {
 
 _cluster_start_host() {
 	local h=$1 name
+	_cluster_new_boot_id "$h"
 	_cluster_etcd_start "$h"
 	_cluster_mapd_start "$h"
 	for name in ${_cl_daemons[$h]:-}; do

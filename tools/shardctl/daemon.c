@@ -77,6 +77,24 @@ static void format_domain(json_t *d, char *buf, size_t len)
 		snprintf(buf, len, "%s", jstr(d, "host") ?: "?");
 }
 
+/*
+ * What it still has to copy as a primary of PGs being backfilled:
+ * "12 obj/48 MiB", or "-" when nothing (or a mapd that predates it).
+ */
+static void format_recovery(json_t *d, char *buf, size_t len)
+{
+	json_t *r = json_object_get(d, "recovery");
+	long long objects = jnum(r, "objects"), bytes = jnum(r, "bytes");
+	char size[32];
+
+	if (!json_is_object(r) || (objects <= 0 && bytes <= 0)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	format_size(bytes > 0 ? bytes : 0, size, sizeof(size));
+	snprintf(buf, len, "%lld obj/%s", objects > 0 ? objects : 0, size);
+}
+
 void print_daemon_table(json_t *daemons, bool connected)
 {
 	struct table *t;
@@ -87,12 +105,13 @@ void print_daemon_table(json_t *daemons, bool connected)
 		printf("no daemons registered\n");
 		return;
 	}
-	t = table_new(connected ? 11 : 10, "DAEMON", "DOMAIN", "ADDRESS",
+	/* CONNECTED, status's alone, is last: left out otherwise. */
+	t = table_new(connected ? 12 : 11, "DAEMON", "DOMAIN", "ADDRESS",
 		      "CLASS", "CAPACITY", "USED", "STATE", "IN", "PGS",
-		      "PRIMARIES", "CONNECTED");
+		      "PRIMARIES", "RECOVERY", "CONNECTED");
 	json_array_foreach(daemons, i, d) {
 		char id[24], dom[200], addr[80], cap[32], used[32], pgs[24],
-		     prim[24], conn[24];
+		     prim[24], rec[64], conn[24];
 
 		snprintf(id, sizeof(id), "%lld", jnum(d, "id"));
 		format_domain(d, dom, sizeof(dom));
@@ -101,6 +120,7 @@ void print_daemon_table(json_t *daemons, bool connected)
 		format_size(jnum(d, "used"), used, sizeof(used));
 		snprintf(pgs, sizeof(pgs), "%lld", jnum(d, "pgs"));
 		snprintf(prim, sizeof(prim), "%lld", jnum(d, "primaries"));
+		format_recovery(d, rec, sizeof(rec));
 		if (json_object_get(d, "connected"))
 			snprintf(conn, sizeof(conn), "%lld",
 				 jnum(d, "connected"));
@@ -108,7 +128,7 @@ void print_daemon_table(json_t *daemons, bool connected)
 			strcpy(conn, "-");
 		table_row(t, id, dom, addr, jstr(d, "class"), cap, used,
 			  jtrue(d, "up") ? "up" : "down",
-			  jtrue(d, "in") ? "in" : "out", pgs, prim, conn);
+			  jtrue(d, "in") ? "in" : "out", pgs, prim, rec, conn);
 	}
 	table_print(t);
 }

@@ -50,6 +50,8 @@ static const struct subcommand client_commands[] = {
 	CMD("unblocklist", client_unblocklist_main, "ADDR",
 	    "take a client address off the blocklist"),
 	CMD("ls", client_ls_main, "", "list the blocklisted client addresses"),
+	CMD("auto-fence", client_auto_fence_main, "on|off",
+	    "fence dead hosts' clients automatically (cluster; default on)"),
 	{ 0 }
 };
 

@@ -63,6 +63,7 @@ int cluster_join_main(int argc, char **argv);
 int client_blocklist_main(int argc, char **argv);
 int client_unblocklist_main(int argc, char **argv);
 int client_ls_main(int argc, char **argv);
+int client_auto_fence_main(int argc, char **argv);
 
 /* Request builders: 0, or -EINVAL with a one-line reason in err. */
 int create_request(int argc, char **argv, json_t **req, char *err);
@@ -90,6 +91,8 @@ int client_blocklist_request(int argc, char **argv, json_t **req, char *err);
 int client_unblocklist_request(int argc, char **argv, json_t **req,
 			       char *err);
 int client_ls_request(int argc, char **argv, json_t **req, char *err);
+int client_auto_fence_request(int argc, char **argv, json_t **req,
+			      char *err);
 
 /* Prints "shardctl: <reason>" on stderr; returns 1 (the exit code). */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -172,5 +175,7 @@ void format_scrub_time(json_t *v, char *buf, size_t len);
 void status_print(json_t *reply);
 /* The text of "client ls": one address a line, or that there is none. */
 void client_ls_print(json_t *reply);
+/* The automatic fences of a status or client-ls reply, and what to do. */
+void print_fences(json_t *reply);
 
 #endif /* _SHARDCTL_H */

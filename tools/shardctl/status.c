@@ -47,6 +47,50 @@ static void print_mode(json_t *reply)
 	printf("\n");
 }
 
+/* "3 s", "12 min", "2.5 h": how long is left, roughly. */
+static void format_eta(long long s, char *buf, size_t len)
+{
+	if (s < 120)
+		snprintf(buf, len, "%lld s", s);
+	else if (s < 120 * 60)
+		snprintf(buf, len, "%lld min", (s + 30) / 60);
+	else if (s < 48 * 3600)
+		snprintf(buf, len, "%.1f h", s / 3600.0);
+	else
+		snprintf(buf, len, "%.1f days", s / 86400.0);
+}
+
+/*
+ * "recovery: 12 objects, 48 MiB to go at 19.2 MiB/s, about 3 s left
+ * (1.2 GiB copied)", or "recovery: idle (1.2 GiB copied)"; nothing from
+ * a mapd that predates it.
+ */
+static void print_recovery(json_t *r)
+{
+	long long objects = jnum(r, "objects"), bytes = jnum(r, "bytes");
+	long long rate = jnum(r, "rate");
+	char left[32], speed[32], copied[32], eta[32];
+	json_t *e = json_object_get(r, "eta");
+
+	if (!json_is_object(r))
+		return;
+	format_size(jnum(r, "copied") > 0 ? jnum(r, "copied") : 0, copied,
+		    sizeof(copied));
+	if (objects <= 0 && bytes <= 0) {
+		printf("recovery: idle (%s copied)\n", copied);
+		return;
+	}
+	format_size(bytes > 0 ? bytes : 0, left, sizeof(left));
+	format_size(rate > 0 ? rate : 0, speed, sizeof(speed));
+	printf("recovery: %lld object%s, %s to go at %s/s", objects,
+	       objects == 1 ? "" : "s", left, speed);
+	if (json_is_integer(e) && json_integer_value(e) >= 0) {
+		format_eta(json_integer_value(e), eta, sizeof(eta));
+		printf(", about %s left", eta);
+	}
+	printf(" (%s copied)\n", copied);
+}
+
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -122,7 +166,10 @@ void status_print(json_t *reply)
 		printf(" (map epoch %lld)", jnum(k, "epoch"));
 	if (jstr(k, "error"))
 		printf(" (%s)", jstr(k, "error"));
-	printf("\n\n");
+	printf("\n");
+	print_recovery(json_object_get(reply, "recovery"));
+	print_fences(reply);
+	printf("\n");
 	print_hosts(json_object_get(reply, "hosts"));
 	print_daemon_table(json_object_get(reply, "daemons"), true);
 	printf("\n");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "crc.h"
@@ -167,6 +168,35 @@ int shard_req_check(const struct shard_req_h *h, const char **why)
 	if ((h->opcode == SHARD_OP_WRITE || h->opcode == SHARD_OP_REP_WRITE) &&
 	    h->len == 0)
 		return bad(why, "write without payload");
+	return 0;
+}
+
+void shard_rep_ext_encode(void *buf, uint64_t epoch, uint64_t seq,
+			  uint32_t flags)
+{
+	struct shard_rep_ext e;
+
+	memset(&e, 0, sizeof(e));
+	e.ver.epoch = htole64(epoch);
+	e.ver.seq = htole64(seq);
+	e.flags = htole32(flags);
+	e.crc = htole32(shard_crc32c(&e, offsetof(struct shard_rep_ext, crc)));
+	memcpy(buf, &e, sizeof(e));
+}
+
+int shard_rep_ext_decode(const void *buf, uint64_t *epoch, uint64_t *seq,
+			 uint32_t *flags)
+{
+	struct shard_rep_ext e;
+
+	memcpy(&e, buf, sizeof(e));
+	if (le32toh(e.crc) !=
+	    shard_crc32c(&e, offsetof(struct shard_rep_ext, crc)) ||
+	    le32toh(e.flags) & ~SHARD_REP_F_WHOLE)
+		return -EBADMSG;
+	*epoch = le64toh(e.ver.epoch);
+	*seq = le64toh(e.ver.seq);
+	*flags = le32toh(e.flags);
 	return 0;
 }
 

@@ -62,6 +62,16 @@ int shard_reply_decode(const void *buf, struct shard_reply_h *h,
  */
 int shard_req_check(const struct shard_req_h *h, const char **why);
 
+/*
+ * struct shard_rep_ext, sizeof(struct shard_rep_ext) bytes at buf (any
+ * alignment). Decoding checks its crc: 0, or -EBADMSG.
+ */
+void shard_rep_ext_encode(void *buf, uint64_t epoch, uint64_t seq,
+			  uint32_t flags);
+/* Also -EBADMSG for flags this daemon does not know. */
+int shard_rep_ext_decode(const void *buf, uint64_t *epoch, uint64_t *seq,
+			 uint32_t *flags);
+
 const char *shard_op_name(unsigned int op);
 const char *shard_status_name(unsigned int status);
 

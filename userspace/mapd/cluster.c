@@ -118,6 +118,7 @@ void cluster_refresh(struct mapd *m)
 	struct kerr kerr;
 	char c[64];
 
+	cluster_loop_alive(cl);
 	while (read(cl->pipe[0], c, sizeof(c)) > 0)
 		;
 	/* While etcd does not answer, the tick retries, not every wake-up. */
@@ -131,7 +132,9 @@ void cluster_refresh(struct mapd *m)
 	cl->nalive = 0;
 	cl->nmapds = 0;
 	cl->bf_seen = false;
+	cluster_hosts_begin(cl);
 	cluster_reports_begin(cl);
+	cluster_scrub_begin(cl);
 	for (i = 0; i < n; i++) {
 		const struct etcd_kv *kv = &kvs[i];
 		const char *k = kv->key + plen;
@@ -171,14 +174,19 @@ void cluster_refresh(struct mapd *m)
 		} else if (!strncmp(k, "mapds/", 6) &&
 			   cl->nmapds < CLUSTER_MAX_MAPDS) {
 			cl->mapd_leases[cl->nmapds] = kv->lease;
+			cluster_note_mapd(cl, cl->nmapds, kv);
 			snprintf(cl->mapds[cl->nmapds++], sizeof(cl->mapds[0]),
 				 "%s", k + 6);
+		} else if (!strncmp(k, "hosts/", 6)) {
+			cluster_note_host(cl, k + 6, kv);
 		} else if (!strncmp(k, "reports/", 8)) {
 			cluster_note_report(cl, k + 8, kv);
 		} else if (!strncmp(k, "backfill/", 9)) {
 			cl->bf_seen = true;
 		} else if (!strncmp(k, "backfilled/", 11)) {
 			cluster_backfill_note_done(m, k + 11);
+		} else if (!strncmp(k, "scrub/", 6)) {
+			cluster_scrub_note(m, k + 6, kv);
 		}
 	}
 	etcd_kvs_free(kvs, n);
@@ -202,6 +210,7 @@ void cluster_refresh(struct mapd *m)
 		for (i = 0; i < m->st.ndaemons; i++)
 			cluster_used(cl, &m->st.daemons[i]);
 	}
+	cluster_scrub_end(m);
 	cluster_refute(m);
 	if (cl->leader) {
 		cluster_lead(m);
@@ -292,6 +301,7 @@ int cluster_start(struct mapd *m, const struct mapd_cluster_opts *o)
 		ret = -ENOMEM;
 		goto fail;
 	}
+	cluster_read_boot_id(cl);
 	cl->e = etcd_open(o->endpoints, o->timeout_ms, err, sizeof(err));
 	if (!cl->e) {
 		log_err("etcd: %s", err);
@@ -310,6 +320,9 @@ int cluster_start(struct mapd *m, const struct mapd_cluster_opts *o)
 		mapd_backfill_publish(NULL);
 		goto fail;
 	}
+	/* Without it the main loop alone renews: slower, not wrong. */
+	if (cluster_keepalive_start(cl))
+		log_warn("cannot start the lease's keepalive thread");
 	return 0;
 fail:
 	cluster_free(cl);
@@ -334,6 +347,8 @@ void cluster_free(struct mapd_cluster *cl)
 	free(cl->reports);
 	free(cl->old_reports);
 	free(cl->mine);
+	free(cl->hosts);
+	free(cl->said);
 	free(cl->prefix);
 	free(cl->name);
 	free(cl->self);
@@ -348,9 +363,13 @@ void cluster_stop(struct mapd *m)
 	if (!cl)
 		return;
 	cluster_watch_stop(m);
-	/* Going away on purpose: let the others know at once. */
-	if (cl->lease && cl->reachable)
+	cluster_keepalive_stop(cl);
+	/* Going away on purpose: let the others know at once, and that
+	 * this host is not dead (hosts/ first: no fence). */
+	if (cl->lease && cl->reachable) {
+		cluster_self_leave(cl);
 		etcd_lease_revoke(cl->e, cl->lease);
+	}
 	cluster_free(cl);
 	m->cl = NULL;
 	mapd_backfill_publish(NULL);

@@ -9,7 +9,12 @@
  *   config       the config document (any mapd, compare-and-swap)
  *   map          the map document (the leader, guarded by its key)
  *   leader       the leader's name, bound to its lease
- *   mapds/NAME   one per running mapd, bound to its lease
+ *   mapds/NAME   one per running mapd, bound to its lease: its kernel's
+ *                boot id and its daemons' addresses
+ *   hosts/NAME   the same without a lease: a host whose mapd runs or
+ *                died (its mapd removes it when stopped on purpose);
+ *                the leader fences the clients of one whose mapds/NAME
+ *                is gone and marks it dead (see cluster_fence.c)
  *   alive/ID     one per daemon heartbeating to some mapd, bound to that
  *                mapd's lease: a daemon is up while its key exists
  *   reports/ID/NAME  mapd NAME cannot reach daemon ID, bound to NAME's
@@ -18,6 +23,8 @@
  *   backfill/REQ, backfilled/REQ  a pg-backfilled request for the
  *                leader and its answer, bound to the asking mapd's lease
  *                (see cluster_backfill.c)
+ *   scrub/pg/PGID, scrub/pool/ID  scrub requests and outcomes, no lease
+ *                (see cluster_scrub.c)
  *
  * etcd calls are made from the main loop with a short timeout; the watch
  * runs in a thread of its own and only wakes the main loop up.
@@ -97,6 +104,12 @@ void cluster_peer_report(struct mapd *m, uint32_t id, bool unreachable,
 			 int err, const char *source);
 /* The mapds that report daemon id unreachable (a JSON array). */
 json_t *cluster_reporters_json(struct mapd *m, uint32_t id);
+
+/*
+ * The boot id mapd name's mapds/ key says its kernel has ("" when it
+ * does not say); NULL when no such mapd runs (or not in cluster mode).
+ */
+const char *cluster_mapd_boot_id(struct mapd *m, const char *name);
 
 /* The cluster's name; NULL when not in cluster mode. */
 const char *cluster_name(struct mapd *m);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "recovery.h"
 #include "state.h"
 
 struct etcd;
@@ -25,6 +26,8 @@ struct cluster_local {
 	uint64_t put_used;
 	double put_at;
 	int64_t refuted_rev;	/* the newest report about it we refuted */
+	struct recovery_track rec;	/* from its heartbeats */
+	struct mapd_recovery put_rec;	/* in the key we put */
 };
 
 /* Another mapd's daemon, as its alive key says. */
@@ -33,6 +36,9 @@ struct cluster_alive {
 	uint64_t used;
 	int64_t mod_rev;	/* newer than a report's create_rev: refuted */
 	int64_t lease;		/* whose key it is */
+	/* Its recovery, sampled whenever the key was put again (kept
+	 * from one refresh to the next; not for our own keys). */
+	struct recovery_track rec;
 };
 
 /* A reports/ID/NAME key: mapd NAME cannot reach daemon ID. */
@@ -52,6 +58,28 @@ struct cluster_mine {
 	char source[80];	/* a daemon's reporter text fits whole */
 	bool key_put;		/* written with our current lease */
 	bool withdraw;		/* to delete, then forget */
+};
+
+/* Client addresses a host's mapd publishes (its daemons'), at most. */
+#define CLUSTER_HOST_ADDRS	16
+
+/*
+ * A hosts/NAME key (cluster_fence.c): a host whose mapd runs, or ran
+ * until its lease ran out (dead: the leader has dealt with that).
+ */
+struct cluster_host {
+	char name[MAPD_NAME_MAX + 1];
+	char boot_id[MAPD_BOOT_ID_MAX + 1];	/* "" unknown */
+	char addrs[CLUSTER_HOST_ADDRS][MAPD_ADDR_MAX];
+	size_t naddrs;
+	bool dead;
+	int64_t mod_rev;
+};
+
+/* A fenced host back with the boot id it was fenced with: said once. */
+struct cluster_fence_said {
+	char host[MAPD_NAME_MAX + 1];
+	int64_t lease;			/* its mapd's */
 };
 
 /* A daemon the leader has seen down, and since when. */
@@ -85,10 +113,31 @@ struct mapd_cluster {
 	char leader_name[256];
 	char mapds[CLUSTER_MAX_MAPDS][256];
 	int64_t mapd_leases[CLUSTER_MAX_MAPDS];
+	/* Their kernels' boot ids from their mapds/ keys ("" unknown). */
+	char mapd_boot_ids[CLUSTER_MAX_MAPDS][MAPD_BOOT_ID_MAX + 1];
 	size_t nmapds;
+
+	/* Fencing (cluster_fence.c). This host: its kernel's boot id and
+	 * its daemons' addresses, as its mapds/ and hosts/ keys say. */
+	char boot_id[MAPD_BOOT_ID_MAX + 1];
+	char addrs[CLUSTER_HOST_ADDRS][MAPD_ADDR_MAX];
+	size_t naddrs;
+	bool self_put;			/* both keys say so, this lease */
+	int64_t self_fenced_at;		/* our fence we logged */
+	struct cluster_host *hosts;	/* from etcd, every hosts/ key */
+	size_t nhosts, hosts_cap;
+	bool fencing;			/* leader: committing a fence */
+	struct cluster_fence_said *said;	/* leader */
+	size_t nsaid;
 
 	struct cluster_alive *alive;	/* from etcd, all daemons */
 	size_t nalive, alive_cap;
+	/* During a refresh: the alive keys of the one before (their
+	 * recovery samples go on); allocated by the first alive key
+	 * noted, freed by cluster_check_alive_keys(). */
+	struct cluster_alive *alive_prev;
+	size_t nalive_prev;
+	size_t nalive_last;		/* nalive after the last refresh */
 	struct cluster_local *local;	/* heartbeating here */
 	size_t nlocal;
 	struct cluster_down *downs;	/* leader only */
@@ -105,6 +154,17 @@ struct mapd_cluster {
 	bool bf_serving;		/* the leader answers them now */
 	uint32_t bf_seq;		/* our requests' numbers */
 
+	/* Scrub records (cluster_scrub.c): read by a refresh, they make
+	 * the view at its end; bad ones up to scrub_bad_rev are logged. */
+	struct cluster_scrub_notes *scrub_notes;
+	int64_t scrub_bad_rev;
+
+	/* The lease's second renewer (cluster_keepalive.c): the lease to
+	 * renew and when the main loop last showed life (ms), atomics. */
+	pthread_t ka_thread;
+	bool ka_running;
+	int64_t ka_lease, ka_loop_ms;
+
 	int pipe[2];			/* watch -> main loop */
 	pthread_t thread;
 	bool thread_running;
@@ -120,7 +180,8 @@ void cluster_reachable(struct mapd_cluster *cl);
 /* Records alive/ID (id_str) from a refresh. */
 void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
 			const struct etcd_kv *kv);
-/* After a refresh: our daemons whose alive key is gone or not ours. */
+/* After a refresh: our daemons whose alive key is gone or not ours
+ * (and the end of the refresh for the alive keys' recovery samples). */
 void cluster_check_alive_keys(struct mapd_cluster *cl);
 /* d->used from the alive keys (or our own heartbeats). */
 void cluster_used(struct mapd_cluster *cl, struct mapd_daemon *d);
@@ -156,6 +217,14 @@ void cluster_lead(struct mapd *m);
 
 /* Renews our lease when due, or takes a new one (cluster_live.c). */
 void cluster_keep_lease(struct mapd_cluster *cl);
+/*
+ * A thread that renews our lease too while the main loop lives
+ * (cluster_keepalive.c); the main loop calls cluster_loop_alive() on
+ * each tick and refresh, and whenever the lease changed.
+ */
+int cluster_keepalive_start(struct mapd_cluster *cl);
+void cluster_keepalive_stop(struct mapd_cluster *cl);
+void cluster_loop_alive(struct mapd_cluster *cl);
 
 /*
  * pg-backfilled in a cluster (cluster_backfill.c). A refresh notes the
@@ -164,6 +233,41 @@ void cluster_keep_lease(struct mapd_cluster *cl);
  */
 void cluster_backfill_note_done(struct mapd *m, const char *rest);
 void cluster_backfill_serve(struct mapd *m);
+
+/*
+ * Scrub records (cluster_scrub.c): a refresh calls begin, note for each
+ * scrub/ key (rest: what follows "scrub/"), then end once m->st is the
+ * new state, which rebuilds m->scrub from the records (and, leading,
+ * deletes those of removed pools).
+ */
+void cluster_scrub_begin(struct mapd_cluster *cl);
+void cluster_scrub_note(struct mapd *m, const char *rest,
+			const struct etcd_kv *kv);
+void cluster_scrub_end(struct mapd *m);
+
+/*
+ * Fencing (cluster_fence.c). Each mapd puts mapds/NAME (with its lease)
+ * and hosts/NAME (without one) saying its kernel's boot id and its
+ * daemons' addresses: cluster_register_self() with a new lease,
+ * cluster_self_sync() on the tick when the addresses change, and
+ * cluster_self_leave() drops hosts/NAME on a stop on purpose. A refresh
+ * calls cluster_hosts_begin, then cluster_note_host for each hosts/ key
+ * (rest: NAME) and cluster_note_mapd for each mapds/ key (i: its index
+ * in mapds[]). The leader's cluster_fence() fences the clients of a
+ * host whose mapds/ key went while its hosts/ key stayed, and lifts the
+ * fence of a host back with another boot id; true if it changed the
+ * config (it is placed from there).
+ */
+void cluster_read_boot_id(struct mapd_cluster *cl);
+int cluster_register_self(struct mapd_cluster *cl);
+void cluster_self_sync(struct mapd *m);
+void cluster_self_leave(struct mapd_cluster *cl);
+void cluster_hosts_begin(struct mapd_cluster *cl);
+void cluster_note_host(struct mapd_cluster *cl, const char *rest,
+		       const struct etcd_kv *kv);
+void cluster_note_mapd(struct mapd_cluster *cl, size_t i,
+		       const struct etcd_kv *kv);
+bool cluster_fence(struct mapd *m);
 
 int cluster_watch_start(struct mapd *m);
 void cluster_watch_stop(struct mapd *m);

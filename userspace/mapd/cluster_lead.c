@@ -161,6 +161,8 @@ void cluster_lead(struct mapd *m)
 
 	if (!cl->leader || !cl->joined || !cl->config || cl->lead_depth > 1)
 		return;
+	if (cluster_fence(m))
+		return;		/* the config changed: placed from there */
 	if (mark_out(m))
 		return;		/* the config changed: placed from there */
 	write_map(m, &epoch);

@@ -20,6 +20,7 @@
 #include "cluster_int.h"
 #include "log.h"
 #include "mapd.h"
+#include "recovery.h"
 
 /* Refresh an alive key's "used" at most this often (seconds). */
 #define USED_REFRESH	10.0
@@ -37,6 +38,52 @@ static void alive_key(struct mapd_cluster *cl, uint32_t id, char *buf,
 	snprintf(buf, len, "%salive/%u", cl->prefix, id);
 }
 
+/* The alive keys of the refresh before, for their recovery samples. */
+static void keep_prev_alive(struct mapd_cluster *cl)
+{
+	size_t n = cl->nalive_last;
+
+	free(cl->alive_prev);
+	cl->alive_prev = NULL;
+	cl->nalive_prev = 0;
+	if (!n || n > cl->alive_cap)
+		return;
+	cl->alive_prev = malloc(n * sizeof(*cl->alive_prev));
+	if (!cl->alive_prev)
+		return;		/* the rates start again */
+	memcpy(cl->alive_prev, cl->alive, n * sizeof(*cl->alive_prev));
+	cl->nalive_prev = n;
+}
+
+/*
+ * A peer's daemon's recovery figures go on from the last refresh; a new
+ * sample when its key was put again (mod_revision).
+ */
+static void note_alive_recovery(struct mapd_cluster *cl,
+				struct cluster_alive *a, json_t *v)
+{
+	struct mapd_recovery r;
+	size_t i;
+
+	recovery_reset(&a->rec);
+	if (a->lease == cl->lease)
+		return;		/* ours: sampled from the heartbeats */
+	recovery_from_json(json_object_get(v, "recovery"), &r);
+	for (i = 0; i < cl->nalive_prev; i++) {
+		const struct cluster_alive *p = &cl->alive_prev[i];
+
+		if (p->id != a->id || p->lease == cl->lease)
+			continue;
+		a->rec = p->rec;
+		if (p->mod_rev == a->mod_rev) {
+			a->rec.last = r;
+			return;
+		}
+		break;
+	}
+	recovery_note(&a->rec, &r, mapd_now());
+}
+
 void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
 			const struct etcd_kv *kv)
 {
@@ -45,6 +92,9 @@ void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
 	json_t *j;
 	char *end;
 
+	/* The first of a refresh (cluster_refresh counts from 0). */
+	if (!cl->nalive)
+		keep_prev_alive(cl);
 	id = strtoul(id_str, &end, 10);
 	if (*end || !id || id >= SHARD_MAX_DAEMON_ID)
 		return;
@@ -65,6 +115,7 @@ void cluster_note_alive(struct mapd_cluster *cl, const char *id_str,
 	j = json_loadb(kv->value, kv->value_len, 0, NULL);
 	if (json_is_integer(json_object_get(j, "used")))
 		a->used = json_integer_value(json_object_get(j, "used"));
+	note_alive_recovery(cl, a, j);
 	json_decref(j);
 }
 
@@ -88,6 +139,10 @@ void cluster_check_alive_keys(struct mapd_cluster *cl)
 {
 	size_t i, k;
 
+	free(cl->alive_prev);
+	cl->alive_prev = NULL;
+	cl->nalive_prev = 0;
+	cl->nalive_last = cl->nalive;
 	for (i = 0; i < cl->nlocal; i++) {
 		struct cluster_local *l = &cl->local[i];
 		bool ours = false;
@@ -134,13 +189,24 @@ void cluster_used(struct mapd_cluster *cl, struct mapd_daemon *d)
 			d->used = cl->alive[i].used;
 }
 
+/* {"used":N} and, once the daemon reported some, its recovery. */
 static int put_alive(struct mapd_cluster *cl, struct cluster_local *l)
 {
-	char k[512], v[64];
+	const struct mapd_recovery *r = &l->rec.last;
+	char k[512], v[256];
 	int ret;
 
 	alive_key(cl, l->id, k, sizeof(k));
-	snprintf(v, sizeof(v), "{\"used\":%llu}", (unsigned long long)l->used);
+	if (recovery_is_zero(r))
+		snprintf(v, sizeof(v), "{\"used\":%llu}",
+			 (unsigned long long)l->used);
+	else
+		snprintf(v, sizeof(v),
+			 "{\"used\":%llu,\"recovery\":{\"objects\":%llu,\"bytes\":%llu,\"copied\":%llu}}",
+			 (unsigned long long)l->used,
+			 (unsigned long long)r->objects,
+			 (unsigned long long)r->bytes,
+			 (unsigned long long)r->copied);
 	ret = etcd_put(cl->e, k, v, strlen(v), cl->lease);
 	if (ret) {
 		cluster_unreachable(cl, "writing a daemon's alive key");
@@ -148,12 +214,33 @@ static int put_alive(struct mapd_cluster *cl, struct cluster_local *l)
 	}
 	l->key_put = true;
 	l->put_used = l->used;
+	l->put_rec = *r;
 	l->put_at = mapd_now();
 	return 0;
 }
 
+/* What the key says differs from the heartbeats: put it again when due. */
+static bool alive_changed(const struct cluster_local *l)
+{
+	return l->used != l->put_used ||
+	       memcmp(&l->rec.last, &l->put_rec, sizeof(l->put_rec));
+}
+
+/* The key says recovery goes on, the daemon says it is over: put now. */
+static bool recovery_done(const struct cluster_local *l)
+{
+	return l->put_rec.objects && !l->rec.last.objects;
+}
+
 void cluster_heartbeat(struct mapd *m, uint32_t id, uint64_t used)
 {
+	cluster_heartbeat_recovery(m, id, used, NULL);
+}
+
+void cluster_heartbeat_recovery(struct mapd *m, uint32_t id, uint64_t used,
+				const struct mapd_recovery *r)
+{
+	static const struct mapd_recovery none;
 	struct mapd_cluster *cl = m->cl;
 	struct cluster_local *l = NULL;
 	size_t i;
@@ -173,8 +260,10 @@ void cluster_heartbeat(struct mapd *m, uint32_t id, uint64_t used)
 	}
 	l->last_hb = mapd_now();
 	l->used = used;
-	/* A daemon coming back should be up again without waiting a tick. */
-	if (!l->key_put && cl->lease && cl->reachable)
+	recovery_note(&l->rec, r ? r : &none, l->last_hb);
+	/* A daemon coming back should be up again without waiting a tick,
+	 * and status everywhere say at once that its recovery is over. */
+	if ((!l->key_put || recovery_done(l)) && cl->lease && cl->reachable)
 		put_alive(cl, l);
 }
 
@@ -207,7 +296,6 @@ void cluster_daemon_gone(struct mapd *m, uint32_t id)
 /* A fresh lease: our keys come back with it. */
 static int new_lease(struct mapd_cluster *cl)
 {
-	char k[512];
 	size_t i;
 	int ret;
 
@@ -217,12 +305,9 @@ static int new_lease(struct mapd_cluster *cl)
 		cluster_unreachable(cl, "granting a lease");
 		return ret;
 	}
-	snprintf(k, sizeof(k), "%smapds/%s", cl->prefix, cl->self);
-	ret = etcd_put(cl->e, k, "{}", 2, cl->lease);
-	if (ret) {
-		cluster_unreachable(cl, "registering this mapd");
+	ret = cluster_register_self(cl);
+	if (ret)
 		return ret;
-	}
 	for (i = 0; i < cl->nlocal; i++)
 		cl->local[i].key_put = false;
 	for (i = 0; i < cl->nmine; i++)
@@ -232,7 +317,7 @@ static int new_lease(struct mapd_cluster *cl)
 	return 0;
 }
 
-void cluster_keep_lease(struct mapd_cluster *cl)
+static void keep_lease(struct mapd_cluster *cl)
 {
 	int64_t left;
 	int ret;
@@ -261,6 +346,12 @@ void cluster_keep_lease(struct mapd_cluster *cl)
 	cl->next_keepalive = mapd_now() + cl->ttl / 3.0;
 }
 
+void cluster_keep_lease(struct mapd_cluster *cl)
+{
+	keep_lease(cl);
+	cluster_loop_alive(cl);		/* the lease may be another now */
+}
+
 static void keep_alive_keys(struct mapd *m)
 {
 	struct mapd_cluster *cl = m->cl;
@@ -283,8 +374,8 @@ static void keep_alive_keys(struct mapd *m)
 			l->key_put = false;
 			log_warn("daemon %u is silent for %.0f s", l->id,
 				 now - l->last_hb);
-		} else if (fresh && (!l->key_put ||
-			   (l->used != l->put_used &&
+		} else if (fresh && (!l->key_put || recovery_done(l) ||
+			   (alive_changed(l) &&
 			    now - l->put_at > USED_REFRESH))) {
 			if (put_alive(cl, l))
 				return;
@@ -321,6 +412,45 @@ void cluster_refute(struct mapd *m)
 		l->refuted_rev = newest;
 		log_info("daemon %u heartbeats here (%.1f s ago): refuting mapd %s's report that it is unreachable",
 			 l->id, now - l->last_hb, by);
+	}
+}
+
+/* Heartbeating here now (not merely known from before). */
+static bool local_fresh(struct mapd *m, uint32_t id)
+{
+	struct mapd_cluster *cl = m->cl;
+	size_t i;
+
+	for (i = 0; i < cl->nlocal; i++)
+		if (cl->local[i].id == id)
+			return mapd_now() - cl->local[i].last_hb <= m->grace;
+	return false;
+}
+
+/*
+ * Our daemons' figures from their heartbeats, the others' from their
+ * alive keys: a daemon without a key (down) copies nothing. A key of
+ * ours that another mapd put over, or one from our previous lease,
+ * does not count a daemon twice.
+ */
+void cluster_recovery(struct mapd *m, uint32_t id, struct recovery_sum *s)
+{
+	struct mapd_cluster *cl = m->cl;
+	double now = mapd_now();
+	size_t i;
+
+	for (i = 0; i < cl->nlocal; i++) {
+		const struct cluster_local *l = &cl->local[i];
+
+		if ((!id || l->id == id) && local_fresh(m, l->id))
+			recovery_add(s, &l->rec, now);
+	}
+	for (i = 0; i < cl->nalive; i++) {
+		const struct cluster_alive *a = &cl->alive[i];
+
+		if ((!id || a->id == id) && a->lease != cl->lease &&
+		    !local_fresh(m, a->id))
+			recovery_add(s, &a->rec, now);
 	}
 }
 
@@ -363,6 +493,7 @@ void cluster_tick(struct mapd *m)
 	struct mapd_cluster *cl = m->cl;
 	bool was_reachable = cl->reachable;
 
+	cluster_loop_alive(cl);
 	if (!cl->reachable && mapd_now() < cl->next_try)
 		return;
 	if (!cl->joined && cluster_join(m))
@@ -372,6 +503,7 @@ void cluster_tick(struct mapd *m)
 	if (!cl->lease || !cl->reachable)
 		return;
 	keep_alive_keys(m);
+	cluster_self_sync(m);
 	/* Back from an outage: catch up before acting on old news. */
 	if (!was_reachable && cl->reachable)
 		cluster_refresh(m);

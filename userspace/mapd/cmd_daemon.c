@@ -16,6 +16,7 @@
 #include "cmds.h"
 #include "log.h"
 #include "place.h"
+#include "recovery.h"
 #include "scrub.h"
 
 /* Numeric, and one the kernel can connect to. */
@@ -207,8 +208,12 @@ int cmd_daemon_register(struct mapd *m, json_t *req, json_t *reply,
 		 old ? "updated" : "registered", d.addr, d.port, d.host,
 		 d.class, (unsigned long long)d.capacity);
 done:
-	/* A daemon registers when it starts: it runs no scrub now. */
+	/* A daemon registers when it starts: it runs no scrub now, and
+	 * its copied figure starts again. */
 	scrub_daemon_restarted(m, d.id);
+	old = state_daemon(&m->st, d.id);
+	if (old)
+		recovery_reset(&old->rec);
 	json_object_set_new(reply, "id", json_integer(d.id));
 	return 0;
 }
@@ -217,13 +222,15 @@ int cmd_daemon_heartbeat(struct mapd *m, json_t *req, json_t *reply,
 			 char *err)
 {
 	uint64_t id, epoch, used = 0;
+	struct mapd_recovery rec = { 0 };
 	struct mapd_daemon *d;
 	json_t *snap;
 	int ret;
 
 	if ((ret = req_u64(req, "id", true, &id, err)) ||
 	    (ret = req_u64(req, "epoch", true, &epoch, err)) ||
-	    (ret = req_u64(req, "used", false, &used, err)))
+	    (ret = req_u64(req, "used", false, &used, err)) ||
+	    (ret = recovery_parse(req, &rec, err)))
 		return ret;
 	d = id < SHARD_MAX_DAEMON_ID ? state_daemon(&m->st, id) : NULL;
 	if (!d) {
@@ -233,13 +240,15 @@ int cmd_daemon_heartbeat(struct mapd *m, json_t *req, json_t *reply,
 	}
 	d->last_seen = mapd_now();
 	d->used = used;
+	if (!m->cl)
+		recovery_note(&d->rec, &rec, d->last_seen);
 	/* A connection that heartbeats is the daemon's session: when it
 	 * closes, the daemon is gone (a bare registration is not). */
 	if (m->client_daemon)
 		*m->client_daemon = id;
 	if (m->cl) {
 		/* The leader decides up and down from alive keys. */
-		cluster_heartbeat(m, id, used);
+		cluster_heartbeat_recovery(m, id, used, &rec);
 	} else if (!d->up) {
 		snap = mapd_snapshot(m);
 		d->up = true;

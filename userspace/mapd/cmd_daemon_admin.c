@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Daemons by hand: "daemon-ls", "daemon-out" (its PGs are placed
- * elsewhere), "daemon-in" (it takes its share again), "daemon-rm" (a
- * daemon that is down leaves the cluster; its id is never reused).
+ * Daemons by hand: "daemon-ls" (with their recovery figures when they
+ * report any), "daemon-out" (its PGs are placed elsewhere), "daemon-in"
+ * (it takes its share again), "daemon-rm" (a daemon that is down leaves
+ * the cluster; its id is never reused).
  */
 #include <linux/shard.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include "cmds.h"
 #include "log.h"
 #include "place.h"
+#include "recovery.h"
 
 json_t *daemon_json(const struct mapd_state *st, const struct mapd_daemon *d)
 {
@@ -43,16 +45,33 @@ json_t *daemon_json(const struct mapd_state *st, const struct mapd_daemon *d)
 	return o;
 }
 
+/*
+ * A daemon's recovery figures, only when it reports any: a listing of
+ * daemons that never backfilled stays as it was.
+ */
+static void add_recovery(struct mapd *m, uint32_t id, json_t *o)
+{
+	struct recovery_sum rs = { 0 };
+
+	mapd_recovery(m, id, &rs);
+	if (rs.objects || rs.bytes || rs.copied || rs.rate)
+		json_object_set_new(o, "recovery",
+				    recovery_sum_json(&rs, false));
+}
+
 int cmd_daemon_ls(struct mapd *m, json_t *req, json_t *reply, char *err)
 {
-	json_t *a = json_array();
+	json_t *a = json_array(), *o;
 	size_t i;
 
 	(void)req;
 	(void)err;
-	for (i = 0; i < m->st.ndaemons; i++)
-		json_array_append_new(a, daemon_json(&m->st,
-						     &m->st.daemons[i]));
+	for (i = 0; i < m->st.ndaemons; i++) {
+		o = daemon_json(&m->st, &m->st.daemons[i]);
+		if (o)
+			add_recovery(m, m->st.daemons[i].id, o);
+		json_array_append_new(a, o);
+	}
 	json_object_set_new(reply, "daemons", a);
 	return 0;
 }

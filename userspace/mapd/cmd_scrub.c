@@ -12,9 +12,11 @@
  * The primary is looked at lazily (heartbeats, pg-ls, pg-scrubbed):
  * nothing happens between them that anyone could see.
  *
- * None of it is saved: it is about what the daemons are doing now, and
- * the figures of the last scrub come back with the daemons' own
- * schedule.
+ * A mapd alone saves none of it: it is about what the daemons are doing
+ * now, and the figures of the last scrub come back with the daemons' own
+ * schedule. In cluster mode every change of a PG's record is made in
+ * etcd (cluster_scrub_change, the same rules as here) and the records
+ * here are the view of etcd's that pg-ls shows.
  */
 #include <linux/shard.h>
 #include <ctype.h>
@@ -28,23 +30,12 @@
 #include "log.h"
 #include "scrub.h"
 
-enum { SCRUB_NONE, SCRUB_LIGHT, SCRUB_DEEP };	/* ordered: deep wins */
-
-struct pg_scrub {
-	int64_t last;		/* unix seconds of the last complete scrub */
-	int64_t last_deep;	/* of the last complete deep one; 0: never */
-	uint64_t errors;	/* left unrepaired by the last complete one */
-	uint64_t repaired;	/* by every complete scrub so far */
-	uint8_t queued;		/* asked for, not handed out yet */
-	uint8_t running;	/* handed out, no outcome yet */
-	uint32_t runner;	/* the daemon it was handed to */
-};
-
 struct scrub_pool {
 	uint32_t id;
 	uint32_t pg_count;
 	uint32_t busy;		/* PGs with a request queued or running */
 	struct pg_scrub *pgs;
+	struct scrub_pool_req req;	/* cluster mode */
 	/*
 	 * Each PG's primary at map epoch primary_epoch, or NULL: a sweep
 	 * runs on every heartbeat, and a primary changes only with the
@@ -179,24 +170,150 @@ static void requeue(struct pg_scrub *s)
 	s->runner = 0;
 }
 
+void scrub_want(struct pg_scrub *s, uint8_t kind)
+{
+	/* One under way at least as deep is that scrub. */
+	if (s->running < kind && s->queued < kind)
+		s->queued = kind;
+}
+
 static void enqueue(struct scrub_pool *sp, uint32_t pg, uint8_t kind)
 {
 	struct pg_scrub *s = &sp->pgs[pg];
 	bool was = busy(s);
 
-	/* One under way at least as deep is that scrub. */
-	if (s->running < kind && s->queued < kind)
-		s->queued = kind;
+	scrub_want(s, kind);
 	settle(sp, s, was);
+}
+
+static void hand_out(struct pg_scrub *s, uint32_t to)
+{
+	s->running = s->queued;
+	s->runner = to;
+	s->queued = SCRUB_NONE;
+}
+
+void scrub_view_get(struct mapd *m, const struct mapd_pool *p, uint32_t pg,
+		    struct pg_scrub *out)
+{
+	struct scrub_pool *sp = scrub_pool(m, p, false);
+
+	if (sp && pg < sp->pg_count)
+		*out = sp->pgs[pg];
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+int scrub_view_set(struct mapd *m, const struct mapd_pool *p, uint32_t pg,
+		   const struct pg_scrub *s)
+{
+	struct scrub_pool *sp;
+	bool was;
+
+	if (pg >= p->pg_count)
+		return -EINVAL;
+	sp = scrub_pool(m, p, true);
+	if (!sp)
+		return -ENOMEM;
+	was = busy(&sp->pgs[pg]);
+	sp->pgs[pg] = *s;
+	settle(sp, &sp->pgs[pg], was);
+	return 0;
+}
+
+void scrub_view_req(struct mapd *m, const struct mapd_pool *p,
+		    struct scrub_pool_req *out)
+{
+	struct scrub_pool *sp = scrub_pool(m, p, false);
+
+	if (sp)
+		*out = sp->req;
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+int scrub_view_set_req(struct mapd *m, const struct mapd_pool *p,
+		       const struct scrub_pool_req *req)
+{
+	struct scrub_pool *sp = scrub_pool(m, p, true);
+
+	if (!sp)
+		return -ENOMEM;
+	sp->req = *req;
+	return 0;
+}
+
+/* Cluster mode: a queued request goes to daemon to, the PG's primary. */
+struct hand {
+	uint32_t to;
+	uint32_t primary;	/* the PG's, in our map */
+	bool handed;
+};
+
+static bool hand(struct pg_scrub *s, void *arg)
+{
+	struct hand *h = arg;
+	bool changed = false;
+
+	h->handed = false;
+	if (s->running && s->runner != h->primary) {
+		requeue(s);
+		changed = true;
+	}
+	if (h->primary == h->to && !s->running && s->queued) {
+		hand_out(s, h->to);
+		h->handed = changed = true;
+	}
+	return changed;
+}
+
+/*
+ * Cluster mode: PG pg of pool p goes to daemon to through etcd, where
+ * one mapd alone can take it; *tries counts down the etcd changes this
+ * heartbeat may make.
+ */
+static void give_in_cluster(struct mapd *m, const struct mapd_pool *p,
+			    uint32_t pg, uint32_t to, json_t *out, int *tries)
+{
+	struct hand h = { .to = to, .primary = to };
+	struct pg_scrub now;
+	char err[ERRLEN];
+	int ret;
+
+	--*tries;
+	ret = cluster_scrub_change(m, p, pg, hand, &h, &now, err, sizeof(err));
+	if (ret) {
+		if (ret != -EHOSTUNREACH)
+			log_warn("cannot hand the scrub of PG %u.%x to daemon %u: %s",
+				 p->id, pg, to, err);
+		*tries = 0;
+		return;
+	}
+	if (!h.handed)
+		return;		/* another mapd was quicker, or it ended */
+	/* Taken in etcd: if the reply cannot say so, the daemon's next
+	 * registration or a new primary puts it back in the queue. */
+	if (json_array_append_new(out, json_pack("{s:I, s:I, s:b}",
+			"pool", (json_int_t)p->id, "pg", (json_int_t)pg,
+			"deep", now.running == SCRUB_DEEP)))
+		log_warn("scrub of PG %u.%x taken for daemon %u, but out of memory for its reply",
+			 p->id, pg, to);
+	else
+		log_info("%s scrub of PG %u.%x handed to daemon %u",
+			 now.running == SCRUB_DEEP ? "deep" : "light", p->id,
+			 pg, to);
 }
 
 /*
  * Every pool with requests: running ones whose runner is no longer the
  * primary are queued again; with give_to, queued ones of the PGs it is
- * the primary of are handed to it and listed in out.
+ * the primary of are handed to it and listed in out. In cluster mode
+ * the requeueing is the view's only (a mapd that hands the request out
+ * writes it), and handing out goes through etcd.
  */
 static void sweep(struct mapd *m, uint32_t give_to, json_t *out)
 {
+	int tries = 2 * SCRUB_PER_HEARTBEAT;
 	const uint32_t *primary;
 	uint32_t pg, moved;
 	size_t i;
@@ -220,19 +337,23 @@ static void sweep(struct mapd *m, uint32_t give_to, json_t *out)
 			    !s->queued ||
 			    json_array_size(out) >= SCRUB_PER_HEARTBEAT)
 				continue;
+			if (m->cl) {
+				if (tries > 0)
+					give_in_cluster(m, p, pg, give_to, out,
+							&tries);
+				continue;
+			}
 			if (json_array_append_new(out, json_pack(
 					"{s:I, s:I, s:b}", "pool", (json_int_t)p->id,
 					"pg", (json_int_t)pg,
 					"deep", s->queued == SCRUB_DEEP)))
 				continue;
-			s->running = s->queued;
-			s->runner = give_to;
-			s->queued = SCRUB_NONE;
+			hand_out(s, give_to);
 			log_info("%s scrub of PG %u.%x handed to daemon %u",
 				 s->running == SCRUB_DEEP ? "deep" : "light",
 				 p->id, pg, give_to);
 		}
-		if (moved)
+		if (moved && !m->cl)
 			log_info("pool %s: %u PGs scrubbing have a new primary; their scrubs are queued again",
 				 p->name, moved);
 	}
@@ -242,7 +363,7 @@ int scrub_heartbeat(struct mapd *m, uint32_t id, json_t *reply)
 {
 	json_t *a;
 
-	if (m->cl || !m->scrub)
+	if (!m->scrub)
 		return 0;
 	a = json_array();
 	if (!a)
@@ -257,21 +378,45 @@ int scrub_heartbeat(struct mapd *m, uint32_t id, json_t *reply)
 
 void scrub_recheck(struct mapd *m)
 {
-	if (!m->cl)
-		sweep(m, 0, NULL);
+	sweep(m, 0, NULL);
+}
+
+static bool restarted(struct pg_scrub *s, void *arg)
+{
+	uint32_t id = *(uint32_t *)arg;
+
+	if (!s->running || s->runner != id)
+		return false;
+	requeue(s);
+	return true;
 }
 
 void scrub_daemon_restarted(struct mapd *m, uint32_t id)
 {
-	size_t i;
+	char err[ERRLEN];
 	uint32_t pg;
+	size_t i;
 
-	for (i = 0; m->scrub && i < m->scrub->npools; i++) {
-		struct scrub_pool *sp = &m->scrub->pools[i];
+	for (i = 0; m->scrub && i < m->st.npools; i++) {
+		const struct mapd_pool *p = &m->st.pools[i];
+		struct scrub_pool *sp = scrub_pool(m, p, false);
 
-		for (pg = 0; sp->busy && pg < sp->pg_count; pg++)
-			if (sp->pgs[pg].running && sp->pgs[pg].runner == id)
-				requeue(&sp->pgs[pg]);
+		for (pg = 0; sp && sp->busy && pg < sp->pg_count; pg++) {
+			struct pg_scrub *s = &sp->pgs[pg];
+
+			if (!s->running || s->runner != id)
+				continue;
+			if (!m->cl) {
+				requeue(s);
+				continue;
+			}
+			if (cluster_scrub_change(m, p, pg, restarted, &id, NULL,
+						 err, sizeof(err))) {
+				log_warn("daemon %u restarted, but its scrub of PG %u.%x stays handed to it: %s",
+					 id, p->id, pg, err);
+				return;
+			}
+		}
 	}
 }
 
@@ -314,19 +459,11 @@ uint32_t scrub_inconsistent(struct mapd *m, const struct mapd_pool *p)
 	return n;
 }
 
-static int not_in_cluster(struct mapd *m, const char *cmd, char *err)
-{
-	if (!m->cl)
-		return 0;
-	snprintf(err, ERRLEN, "%s: not supported in cluster mode yet", cmd);
-	return -EOPNOTSUPP;
-}
-
 /*
  * "2.1f" as pg-ls prints it: the pool id in decimal, a dot, the PG number
  * in hex. Nothing else: no sign, space, prefix or trailing text.
  */
-static int parse_pgid(const char *s, uint64_t *pool, uint64_t *pg)
+int scrub_parse_pgid(const char *s, uint64_t *pool, uint64_t *pg)
 {
 	const char *dot = strchr(s, '.');
 	const char *c;
@@ -371,6 +508,14 @@ static int no_memory(char *err)
 	return -ENOMEM;
 }
 
+static bool want(struct pg_scrub *s, void *arg)
+{
+	uint8_t was = s->queued;
+
+	scrub_want(s, *(uint8_t *)arg);
+	return s->queued != was;
+}
+
 int cmd_pg_scrub(struct mapd *m, json_t *req, json_t *reply, char *err)
 {
 	uint64_t pool_id, pg;
@@ -378,14 +523,14 @@ int cmd_pg_scrub(struct mapd *m, json_t *req, json_t *reply, char *err)
 	struct scrub_pool *sp;
 	const char *pgid;
 	uint32_t primary;
+	uint8_t kind;
 	bool deep;
 	int ret;
 
-	if ((ret = not_in_cluster(m, "pg-scrub", err)) ||
-	    (ret = req_string(req, "pgid", true, &pgid, err)) ||
+	if ((ret = req_string(req, "pgid", true, &pgid, err)) ||
 	    (ret = req_bool(req, "deep", &deep, err)))
 		return ret;
-	if (parse_pgid(pgid, &pool_id, &pg)) {
+	if (scrub_parse_pgid(pgid, &pool_id, &pg)) {
 		snprintf(err, ERRLEN,
 			 "bad pgid \"%.64s\": want POOL.PG as pg-ls prints it (pool id, a dot, the PG in hex), e.g. 2.1f",
 			 pgid);
@@ -394,10 +539,18 @@ int cmd_pg_scrub(struct mapd *m, json_t *req, json_t *reply, char *err)
 	ret = find_pg(m, pool_id, pg, &p, err);
 	if (ret)
 		return ret;
-	sp = scrub_pool(m, p, true);
-	if (!sp)
-		return no_memory(err);
-	enqueue(sp, pg, deep ? SCRUB_DEEP : SCRUB_LIGHT);
+	kind = deep ? SCRUB_DEEP : SCRUB_LIGHT;
+	if (m->cl) {
+		ret = cluster_scrub_change(m, p, pg, want, &kind, NULL, err,
+					   ERRLEN);
+		if (ret)
+			return ret;
+	} else {
+		sp = scrub_pool(m, p, true);
+		if (!sp)
+			return no_memory(err);
+		enqueue(sp, pg, kind);
+	}
 	primary = primary_of(&m->st, p, pg);
 	log_info("%s scrub of PG %u.%llx asked for%s", deep ? "deep" : "light",
 		 p->id, (unsigned long long)pg,
@@ -417,15 +570,20 @@ int cmd_pool_scrub(struct mapd *m, json_t *req, json_t *reply, char *err)
 	bool deep;
 	int ret;
 
-	if ((ret = not_in_cluster(m, "pool-scrub", err)) ||
-	    (ret = req_pool(m, req, true, &p, err)) ||
+	if ((ret = req_pool(m, req, true, &p, err)) ||
 	    (ret = req_bool(req, "deep", &deep, err)))
 		return ret;
-	sp = scrub_pool(m, p, true);
-	if (!sp)
-		return no_memory(err);
-	for (pg = 0; pg < p->pg_count; pg++)
-		enqueue(sp, pg, deep ? SCRUB_DEEP : SCRUB_LIGHT);
+	if (m->cl) {
+		ret = cluster_scrub_pool(m, p, deep, err, ERRLEN);
+		if (ret)
+			return ret;
+	} else {
+		sp = scrub_pool(m, p, true);
+		if (!sp)
+			return no_memory(err);
+		for (pg = 0; pg < p->pg_count; pg++)
+			enqueue(sp, pg, deep ? SCRUB_DEEP : SCRUB_LIGHT);
+	}
 	log_info("%s scrub of the %u PGs of pool %s asked for",
 		 deep ? "deep" : "light", p->pg_count, p->name);
 	json_object_set_new(reply, "pgs", json_integer(p->pg_count));
@@ -443,6 +601,50 @@ static int req_flag(json_t *req, const char *key, bool *out, char *err)
 	return req_bool(req, key, out, err);
 }
 
+/* What pg-scrubbed says, and the PG's primary now. */
+struct outcome {
+	uint32_t from;
+	uint32_t primary;
+	bool deep, complete;
+	uint64_t errors, repaired;
+	int64_t now;
+};
+
+static bool take_outcome(struct pg_scrub *s, void *arg)
+{
+	const struct outcome *o = arg;
+
+	if (!o->complete) {
+		/*
+		 * Only what was handed out is settled. A primary that gave
+		 * up is not asked again; one that lost the PG leaves the
+		 * request to the next primary.
+		 */
+		if (!s->running || s->runner != o->from ||
+		    o->deep != (s->running == SCRUB_DEEP))
+			return false;
+		if (o->primary == o->from) {
+			s->running = SCRUB_NONE;
+			s->runner = 0;
+		} else {
+			requeue(s);
+		}
+		return true;
+	}
+	s->last = o->now;
+	if (o->deep)
+		s->last_deep = s->last;
+	s->errors = o->errors - o->repaired;
+	s->repaired += o->repaired;
+	/* A deep scrub answers a light request too. */
+	if (s->running && s->runner == o->from &&
+	    (o->deep || s->running == SCRUB_LIGHT)) {
+		s->running = SCRUB_NONE;
+		s->runner = 0;
+	}
+	return true;
+}
+
 int cmd_pg_scrubbed(struct mapd *m, json_t *req, json_t *reply, char *err)
 {
 	uint64_t pool_id, pg, from, objects = 0, bytes = 0, errors = 0;
@@ -451,12 +653,12 @@ int cmd_pg_scrubbed(struct mapd *m, json_t *req, json_t *reply, char *err)
 	struct scrub_pool *sp;
 	struct pg_scrub *s;
 	struct mapd_pool *p;
+	struct outcome o;
 	bool deep, complete, was;
 	int ret;
 
 	(void)reply;
-	if ((ret = not_in_cluster(m, "pg-scrubbed", err)) ||
-	    (ret = req_u64(req, "pool", true, &pool_id, err)) ||
+	if ((ret = req_u64(req, "pool", true, &pool_id, err)) ||
 	    (ret = req_u64(req, "pg", true, &pg, err)) ||
 	    (ret = req_u64(req, "from", true, &from, err)) ||
 	    (ret = req_flag(req, "deep", &deep, err)) ||
@@ -487,41 +689,27 @@ int cmd_pg_scrubbed(struct mapd *m, json_t *req, json_t *reply, char *err)
 			 deep ? "deep" : "light", p->id,
 			 (unsigned long long)pg, (unsigned long long)from,
 			 why ? why : "no reason given");
-	sp = scrub_pool(m, p, complete);
-	if (!sp)
-		return complete ? no_memory(err) : 0;
-	s = &sp->pgs[pg];
-	was = busy(s);
-	if (!complete) {
-		/*
-		 * Only what was handed out is settled. A primary that gave
-		 * up is not asked again; one that lost the PG leaves the
-		 * request to the next primary.
-		 */
-		if (s->running && s->runner == from &&
-		    deep == (s->running == SCRUB_DEEP)) {
-			if (primary_of(&m->st, p, pg) == from) {
-				s->running = SCRUB_NONE;
-				s->runner = 0;
-			} else {
-				requeue(s);
-			}
-		}
+	o = (struct outcome){
+		.from = from, .primary = primary_of(&m->st, p, pg),
+		.deep = deep, .complete = complete, .errors = errors,
+		.repaired = repaired, .now = time(NULL),
+	};
+	if (m->cl) {
+		ret = cluster_scrub_change(m, p, pg, take_outcome, &o, NULL,
+					   err, ERRLEN);
+		if (ret)
+			return ret;
+	} else {
+		sp = scrub_pool(m, p, complete);
+		if (!sp)
+			return complete ? no_memory(err) : 0;
+		s = &sp->pgs[pg];
+		was = busy(s);
+		take_outcome(s, &o);
 		settle(sp, s, was);
+	}
+	if (!complete)
 		return 0;
-	}
-	s->last = time(NULL);
-	if (deep)
-		s->last_deep = s->last;
-	s->errors = errors - repaired;
-	s->repaired += repaired;
-	/* A deep scrub answers a light request too. */
-	if (s->running && s->runner == from &&
-	    (deep || s->running == SCRUB_LIGHT)) {
-		s->running = SCRUB_NONE;
-		s->runner = 0;
-	}
-	settle(sp, s, was);
 	if (errors)
 		log_warn("%s scrub of PG %u.%llx by daemon %llu: %llu objects, %llu bytes, %llu copies inconsistent, %llu repaired",
 			 deep ? "deep" : "light", p->id,

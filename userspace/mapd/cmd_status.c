@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* "status": the map as shard-mapd has it, and what the kernel reports. */
+/*
+ * "status": the map as shard-mapd has it, what the kernel reports, the
+ * daemons' recovery progress, and the hosts whose clients are fenced.
+ */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "cluster.h"
 #include "cmds.h"
+#include "recovery.h"
 #include "scrub.h"
 
 static json_t *daemons_json(struct mapd *m, const struct kstatus *ks,
@@ -25,6 +29,13 @@ static json_t *daemons_json(struct mapd *m, const struct kstatus *ks,
 				if (ks->daemons[k].id == d->id)
 					conn = ks->daemons[k].connected;
 			json_object_set_new(o, "connected", json_integer(conn));
+		}
+		if (o) {
+			struct recovery_sum rs = { 0 };
+
+			mapd_recovery(m, d->id, &rs);
+			json_object_set_new(o, "recovery",
+					    recovery_sum_json(&rs, false));
 		}
 		/* Cluster mode: the mapds that cannot reach it. */
 		if (o && m->cl)
@@ -108,6 +119,7 @@ static json_t *devices_json(const struct kdev *devs, size_t n)
 
 int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err)
 {
+	struct recovery_sum rec = { 0 };
 	struct kstatus ks = { 0 };
 	struct kdev *devs = NULL;
 	struct kerr kerr = { "" };
@@ -138,6 +150,21 @@ int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err)
 		cluster_status(m, reply);
 	else
 		json_object_set_new(reply, "mode", json_string("embedded"));
+	/* Automatic fences (cluster mode; an embedded mapd lists what a
+	 * cluster's state left it, if any). */
+	if (m->cl || m->st.nblocklist) {
+		json_t *f = client_fences_json(m);
+
+		if (f && (m->cl || json_array_size(f)))
+			json_object_set_new(reply, "fences", f);
+		else
+			json_decref(f);
+	}
+	if (m->cl || m->st.auto_fence_off)
+		json_object_set_new(reply, "auto_fence",
+				    json_boolean(!m->st.auto_fence_off));
+	mapd_recovery(m, 0, &rec);
+	json_object_set_new(reply, "recovery", recovery_sum_json(&rec, true));
 	json_object_set_new(reply, "hosts", hosts_json(&m->st));
 	json_object_set_new(reply, "kernel", kernel);
 	json_object_set_new(reply, "daemons",

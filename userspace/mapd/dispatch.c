@@ -45,6 +45,7 @@ static const struct {
 	{ "client-blocklist",	cmd_client_blocklist },
 	{ "client-unblocklist",	cmd_client_unblocklist },
 	{ "client-ls",		cmd_client_ls },
+	{ "client-auto-fence",	cmd_client_auto_fence },
 };
 
 static json_t *error_reply(const char *msg)

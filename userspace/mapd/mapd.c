@@ -113,6 +113,7 @@ void mapd_restore(struct mapd *m, json_t *snap)
 				st.daemons[i].used = old->used;
 				st.daemons[i].last_seen = old->last_seen;
 				st.daemons[i].down_since = old->down_since;
+				st.daemons[i].rec = old->rec;
 			}
 		}
 		state_free(&m->st);

@@ -44,6 +44,7 @@ void state_free(struct mapd_state *st)
 	free(st->pools);
 	free(st->daemons);
 	free(st->blocklist);
+	free(st->fences);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -206,19 +207,36 @@ static int addr_cmp(const char *x, const char *y)
 	return c ? c : strcmp(x, y);
 }
 
-bool state_blocklisted(const struct mapd_state *st, const char *addr)
+/* The index of a listed address, or nblocklist. */
+static size_t blocklist_index(const struct mapd_state *st, const char *addr)
 {
 	size_t i;
 
 	for (i = 0; i < st->nblocklist; i++)
 		if (!strcmp(st->blocklist[i], addr))
-			return true;
-	return false;
+			break;
+	return i;
 }
 
-int state_blocklist_add(struct mapd_state *st, const char *addr)
+bool state_blocklisted(const struct mapd_state *st, const char *addr)
 {
+	return blocklist_index(st, addr) < st->nblocklist;
+}
+
+struct mapd_fence *state_blocklist_why(struct mapd_state *st,
+				       const char *addr)
+{
+	size_t i = blocklist_index(st, addr);
+
+	return i < st->nblocklist ? &st->fences[i] : NULL;
+}
+
+int state_fence_add(struct mapd_state *st, const char *addr,
+		    const struct mapd_fence *f)
+{
+	static const struct mapd_fence by_hand;
 	char (*a)[MAPD_ADDR_MAX];
+	struct mapd_fence *w;
 	size_t i;
 
 	if (strlen(addr) >= MAPD_ADDR_MAX)
@@ -227,29 +245,46 @@ int state_blocklist_add(struct mapd_state *st, const char *addr)
 		return -EEXIST;
 	if (st->nblocklist >= MAPD_BLOCKLIST_MAX)
 		return -ENOSPC;
+	/* Both grown before either is used: no half-added entry. */
+	w = realloc(st->fences, (st->nblocklist + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	st->fences = w;
 	a = realloc(st->blocklist, (st->nblocklist + 1) * sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	st->blocklist = a;
-	for (i = st->nblocklist; i > 0 && addr_cmp(a[i - 1], addr) > 0; i--)
+	for (i = st->nblocklist; i > 0 && addr_cmp(a[i - 1], addr) > 0; i--) {
 		memcpy(a[i], a[i - 1], sizeof(*a));
+		w[i] = w[i - 1];
+	}
 	strcpy(a[i], addr);
+	w[i] = f ? *f : by_hand;
 	st->nblocklist++;
 	return 0;
 }
 
-int state_blocklist_del(struct mapd_state *st, const char *addr)
+int state_blocklist_add(struct mapd_state *st, const char *addr)
 {
-	size_t i;
+	return state_fence_add(st, addr, NULL);
+}
 
-	for (i = 0; i < st->nblocklist; i++)
-		if (!strcmp(st->blocklist[i], addr))
-			break;
-	if (i == st->nblocklist)
-		return -ENOENT;
+static void blocklist_remove(struct mapd_state *st, size_t i)
+{
 	memmove(&st->blocklist[i], &st->blocklist[i + 1],
 		(st->nblocklist - i - 1) * sizeof(*st->blocklist));
+	memmove(&st->fences[i], &st->fences[i + 1],
+		(st->nblocklist - i - 1) * sizeof(*st->fences));
 	st->nblocklist--;
+}
+
+int state_blocklist_del(struct mapd_state *st, const char *addr)
+{
+	size_t i = blocklist_index(st, addr);
+
+	if (i == st->nblocklist)
+		return -ENOENT;
+	blocklist_remove(st, i);
 	return 0;
 }
 

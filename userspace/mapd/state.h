@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "recovery.h"
+
 #define MAPD_NAME_MAX		64	/* pool and volume names */
 #define MAPD_HOST_MAX		255
 #define MAPD_ADDR_MAX		46	/* INET6_ADDRSTRLEN */
@@ -20,6 +22,7 @@
 #define MAPD_DOMAIN_MAX		64	/* rack and site names */
 #define MAPD_UUID_LEN		32	/* a store uuid in lowercase hex */
 #define MAPD_BLOCKLIST_MAX	1024	/* blocklisted client addresses */
+#define MAPD_BOOT_ID_MAX	64	/* a kernel's boot id, as valid_name() */
 
 struct mapd_daemon {
 	uint32_t id;
@@ -39,6 +42,9 @@ struct mapd_daemon {
 	uint64_t used;			/* bytes, from heartbeats */
 	double last_seen;		/* monotonic seconds, last heartbeat */
 	double down_since;		/* monotonic seconds; 0 while up */
+	/* Its recovery reports (standalone; in cluster mode the cluster
+	 * code keeps them, see recovery.h). */
+	struct recovery_track rec;
 };
 
 struct mapd_volume {
@@ -89,6 +95,18 @@ struct mapd_pool {
 	size_t ncapped;
 };
 
+/*
+ * Why an address is on the blocklist: put there by hand (host[0] is
+ * '\0'; only a person takes it off), or the automatic fence of a host
+ * whose mapd the cluster's leader saw die (lifted when that host comes
+ * back with another boot id, i.e. after a reboot).
+ */
+struct mapd_fence {
+	char host[MAPD_NAME_MAX + 1];		/* the dead host's mapd */
+	char boot_id[MAPD_BOOT_ID_MAX + 1];	/* its kernel's; "" unknown */
+	int64_t at;			/* when, seconds since 1970 */
+};
+
 struct mapd_state {
 	uint64_t epoch;
 	uint32_t next_daemon_id;
@@ -104,7 +122,10 @@ struct mapd_state {
 	 * MAPD_BLOCKLIST_MAX.
 	 */
 	char (*blocklist)[MAPD_ADDR_MAX];
+	struct mapd_fence *fences;	/* one per blocklist entry */
 	size_t nblocklist;
+	/* Cluster mode: the leader does not fence hosts it sees die. */
+	bool auto_fence_off;
 };
 
 /* A fresh state: epoch 1, pool "default" (id 1), no daemons. */
@@ -172,6 +193,15 @@ bool state_blocklisted(const struct mapd_state *st, const char *addr);
 int state_blocklist_add(struct mapd_state *st, const char *addr);
 /* Removes a normalized address: 0, or -ENOENT when it is not there. */
 int state_blocklist_del(struct mapd_state *st, const char *addr);
+/*
+ * Why a normalized address is listed (host "" : by hand); NULL when it
+ * is not listed.
+ */
+struct mapd_fence *state_blocklist_why(struct mapd_state *st,
+				       const char *addr);
+/* Adds a normalized address as the fence f; errors as blocklist_add. */
+int state_fence_add(struct mapd_state *st, const char *addr,
+		    const struct mapd_fence *f);
 
 const char *domain_level_name(enum mapd_domain_level l);
 int domain_level_parse(const char *s, enum mapd_domain_level *l);

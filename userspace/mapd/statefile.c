@@ -41,6 +41,26 @@ json_t *state_blocklist_json(const struct mapd_state *st)
 	return a;
 }
 
+/* [{"addr", "host", "boot_id", "at"}] of the automatic fences; NULL: ENOMEM. */
+static json_t *fences_json(const struct mapd_state *st)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < st->nblocklist; i++) {
+		const struct mapd_fence *f = &st->fences[i];
+
+		if (f->host[0] &&
+		    json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I}",
+				"addr", st->blocklist[i], "host", f->host,
+				"boot_id", f->boot_id, "at", (json_int_t)f->at))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 json_t *state_to_json(const struct mapd_state *st)
 {
 	json_t *root, *daemons, *pools;
@@ -108,6 +128,23 @@ json_t *state_to_json(const struct mapd_state *st)
 	/* Absent when empty: files without it are the common case. */
 	if (root && st->nblocklist &&
 	    json_object_set_new(root, "blocklist", state_blocklist_json(st))) {
+		json_decref(root);
+		return NULL;
+	}
+	/* Which of them fence a dead host; absent when none does. */
+	if (root) {
+		json_t *f = fences_json(st);
+
+		if (!f || (json_array_size(f) &&
+			   json_object_set(root, "fences", f))) {
+			json_decref(f);
+			json_decref(root);
+			return NULL;
+		}
+		json_decref(f);
+	}
+	if (root && st->auto_fence_off &&
+	    json_object_set_new(root, "auto_fence", json_false())) {
 		json_decref(root);
 		return NULL;
 	}
@@ -347,23 +384,64 @@ static int blocklist_from_json(struct mapd_state *st, json_t *bl,
 	return 0;
 }
 
+/* The automatic fences among the blocklist's addresses. */
+static int fences_from_json(struct mapd_state *st, json_t *fences,
+			    char *err, size_t errlen)
+{
+	const char *addr, *host, *boot_id;
+	char norm[MAPD_ADDR_MAX];
+	struct mapd_fence *f;
+	json_error_t je;
+	json_int_t at;
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(fences))
+		return bad(err, errlen, "fences: not an array");
+	json_array_foreach(fences, i, e) {
+		if (json_unpack_ex(e, &je, 0, "{s:s, s:s, s:s, s:I}",
+				   "addr", &addr, "host", &host,
+				   "boot_id", &boot_id, "at", &at))
+			return bad(err, errlen, "fences[%zu]: %s", i, je.text);
+		if (addr_normalize(addr, norm) || !valid_name(host) ||
+		    (boot_id[0] && !valid_name(boot_id)) || at < 0)
+			return bad(err, errlen,
+				   "fences[%zu]: value out of range", i);
+		f = state_blocklist_why(st, norm);
+		if (!f)
+			return bad(err, errlen,
+				   "fences[%zu]: %s is not blocklisted", i,
+				   norm);
+		if (f->host[0])
+			return bad(err, errlen,
+				   "fences[%zu]: duplicate address %s", i,
+				   norm);
+		snprintf(f->host, sizeof(f->host), "%s", host);
+		snprintf(f->boot_id, sizeof(f->boot_id), "%s", boot_id);
+		f->at = at;
+	}
+	return 0;
+}
+
 int state_from_json(struct mapd_state *st, const json_t *j,
 		    char *err, size_t errlen)
 {
 	json_int_t version, epoch, ndid, npid, nvid;
-	json_t *daemons, *pools, *e, *blocklist = NULL;
+	json_t *daemons, *pools, *e, *blocklist = NULL, *fences = NULL;
+	int auto_fence = 1;
 	json_error_t je;
 	size_t i;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
 	if (json_unpack_ex((json_t *)j, &je, 0,
-			   "{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s?o}",
+			   "{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?b}",
 			   "version", &version, "epoch", &epoch,
 			   "next_daemon_id", &ndid, "next_pool_id", &npid,
 			   "next_volume_id", &nvid,
 			   "daemons", &daemons, "pools", &pools,
-			   "blocklist", &blocklist))
+			   "blocklist", &blocklist, "fences", &fences,
+			   "auto_fence", &auto_fence))
 		return bad(err, errlen, "%s", je.text);
 	if (version != 1 && version != MAPD_STATE_VERSION)
 		return bad(err, errlen, "unsupported version %lld",
@@ -397,6 +475,12 @@ int state_from_json(struct mapd_state *st, const json_t *j,
 		if (ret)
 			goto fail;
 	}
+	if (fences) {
+		ret = fences_from_json(st, fences, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	st->auto_fence_off = !auto_fence;
 	return 0;
 fail:
 	if (ret == -ENOMEM)

@@ -1,11 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Backfill jobs (backfill.h). A job is one (pool, PG, target); it lists
- * the PG's objects in our store when it starts (pg_objects.c), copies
- * them one push at a time (push.c), and reports to mapd when every push
- * was answered. A job that fails (an object unreadable here, a member's
- * error, mapd refusing the report) starts over with the next map, or
- * once a scrub repaired our copy.
+ * the PG's objects on the target with their versions (member_list.c),
+ * then ours (pg_objects.c), read after the target's answer so that ours
+ * are never older than what it listed; it copies those the target
+ * lacks or holds with another version, or an unknown one on either
+ * side, one push at a time (push.c), and reports to mapd when every push
+ * was answered. A job that fails (the target's list, an object
+ * unreadable here, a member's error, mapd refusing the report) starts
+ * over with the next map, or once a scrub repaired our copy.
+ *
+ * Objects the target holds and we do not are left there (counted, and
+ * logged at debug level): nothing reads them while we are the primary.
+ *
+ * Peering: when this daemon becomes a PG's primary (the map before named
+ * another), the same job, with a member of the PG as its target and no
+ * report, makes that member's copies agree with ours. Every change a
+ * client was told is done is on every member already (the old primary
+ * answered only once all had it, and mapd takes a member that misses
+ * one out of the PG), so our copy is complete and the new primary
+ * serves at once; what may differ is a change that was on its way when
+ * the old primary died and that reached only some of us. That change
+ * was never acknowledged: our version of the object wins (its client,
+ * if alive, sends it again to us). Peering pushes are not throttled:
+ * there are few of them, and copies that disagree should not last.
  *
  * Lifetime: a job is freed when it left the list and no push or report
  * refers to it. At exit everything left is freed at once (push.c tells
@@ -22,11 +40,13 @@
 #include "log.h"
 #include "loop.h"
 #include "map.h"
+#include "member_list.h"
 #include "pg_objects.h"
 #include "push.h"
 #include "scrub.h"
 #include "session.h"
 #include "store.h"
+#include "version.h"
 
 struct bf_job;
 
@@ -35,14 +55,20 @@ struct bf_push {
 	struct bf_push *next;		/* the job's */
 	struct shard_push *push;
 	uint64_t bytes;
+	struct timespec t0;
 };
 
 struct bf_job {
 	struct shardd *d;
 	struct bf_job *next;		/* d->bf_jobs */
 	uint32_t pool, pg, target;
+	bool sync;			/* peering: the target is a member */
+	struct shard_member_list *tlist;	/* listing the target */
+	/* Before the target's list is in, all of ours (what progress
+	 * counts); then those to copy. */
 	struct shard_obj *objs;
 	size_t nobjs, next_obj, done_objs;
+	size_t compared, same, only_there;
 	uint64_t bytes;
 	struct bf_push *pushes;
 	unsigned int refs;		/* the list, pushes, a report */
@@ -88,13 +114,63 @@ static void job_unlink(struct bf_job *j)
 	j->d->bf_dead = j;
 }
 
+static const char *kind(const struct bf_job *j)
+{
+	return j->sync ? "peering" : "backfill";
+}
+
 static void job_fail(struct bf_job *j, const char *why)
 {
 	if (!j->failed)
-		pr_warn("backfill of pool %u PG %u to daemon %u stopped: %s; "
-			"it starts over with the next map", j->pool, j->pg,
-			j->target, why);
+		pr_warn("%s of pool %u PG %u to daemon %u stopped: %s; "
+			"it starts over with the next map", kind(j), j->pool,
+			j->pg, j->target, why);
 	j->failed = true;
+}
+
+static double secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void add_secs(struct timespec *t, double s)
+{
+	long long ns = (long long)(s * 1e9) + t->tv_nsec;
+
+	t->tv_sec += ns / 1000000000;
+	t->tv_nsec = ns % 1000000000;
+}
+
+/*
+ * Backing off for clients (--recovery-share): while a client request
+ * came in within CLIENT_WINDOW, pushes go one at a time, each followed
+ * by a pause long enough that they take the share of the time.
+ */
+#define CLIENT_WINDOW	0.5
+
+static bool clients_active(const struct shardd *d, const struct timespec *now)
+{
+	return d->recovery_share < 100 &&
+	       (d->client_at.tv_sec || d->client_at.tv_nsec) &&
+	       secs(&d->client_at, now) < CLIENT_WINDOW;
+}
+
+static void note_clients(struct shardd *d, const struct bf_push *p)
+{
+	struct timespec now;
+	double pause;
+
+	if (p->job->sync)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!clients_active(d, &now))
+		return;
+	pause = secs(&p->t0, &now) * (100 - d->recovery_share) /
+		d->recovery_share;
+	add_secs(&now, pause);
+	if (secs(&d->bf_resume_at, &now) > 0)
+		d->bf_resume_at = now;
 }
 
 static void push_done(void *arg, int err)
@@ -104,12 +180,14 @@ static void push_done(void *arg, int err)
 	struct shardd *d = j->d;
 	struct bf_push **pp;
 
+	note_clients(d, p);
 	for (pp = &j->pushes; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
 	d->bf_pushes--;
+	d->bf_sync_pushes -= j->sync;
 	if (!err) {
 		j->done_objs++;
 		j->bytes += p->bytes;
@@ -143,10 +221,12 @@ static int push_start(struct bf_job *j, const struct shard_obj *o)
 	}
 	p->job = j;
 	p->bytes = 1ULL << o->order;
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
 	p->next = j->pushes;
 	j->pushes = p;
 	j->refs++;
 	d->bf_pushes++;
+	d->bf_sync_pushes += j->sync;
 	return 0;
 }
 
@@ -166,9 +246,18 @@ static void job_reported(struct bf_job *j)
 	s = (double)(t.tv_sec - j->t0.tv_sec) +
 	    (double)(t.tv_nsec - j->t0.tv_nsec) / 1e9;
 	j->reported = true;
-	pr_info("backfill of pool %u PG %u to daemon %u done: %zu objects, %"
-		PRIu64 " MiB in %.1f s", j->pool, j->pg, j->target,
-		j->done_objs, j->bytes >> 20, s);
+	/* Peering finds nothing to copy almost always: quiet then. */
+	if (j->sync && !j->done_objs && !j->only_there) {
+		pr_debug("peering of pool %u PG %u to daemon %u: %zu objects, "
+			 "the same there", j->pool, j->pg, j->target,
+			 j->compared);
+		return;
+	}
+	pr_info("%s of pool %u PG %u to daemon %u done: %zu objects, %"
+		PRIu64 " MiB in %.1f s (%zu of %zu objects copied, %zu the "
+		"same there, %zu only there)", kind(j), j->pool, j->pg,
+		j->target, j->done_objs, j->bytes >> 20, s, j->done_objs,
+		j->compared, j->same, j->only_there);
 }
 
 /* Whether mapd's reply lists PG pg among those it refused; its error. */
@@ -225,11 +314,15 @@ static void report(struct shardd *d)
 	json_t *req, *pgs;
 	size_t n = 0;
 
+	for (j = d->bf_jobs; j; j = j->next)
+		if (j->sync && !j->failed && !j->tlist && !j->reported &&
+		    !j->pushes && j->done_objs == j->nobjs)
+			job_reported(j);	/* peering tells no one */
 	if (d->bf_reporting)
 		return;
 	for (j = d->bf_jobs; j; j = j->next) {
-		if (j->failed || j->reporting || j->reported || j->pushes ||
-		    j->done_objs != j->nobjs)
+		if (j->sync || j->failed || j->tlist || j->reporting ||
+		    j->reported || j->pushes || j->done_objs != j->nobjs)
 			continue;
 		if (!first) {
 			first = j;
@@ -254,9 +347,9 @@ static void report(struct shardd *d)
 		json_t *acting = json_array();
 		uint32_t k;
 
-		if (j->failed || j->reporting || j->reported || j->pushes ||
-		    j->done_objs != j->nobjs || j->pool != first->pool ||
-		    j->target != first->target)
+		if (j->failed || j->tlist || j->reporting || j->reported ||
+		    j->pushes || j->done_objs != j->nobjs ||
+		    j->pool != first->pool || j->target != first->target)
 			continue;
 		row = shard_map_row(p, j->pg);
 		for (k = 0; acting && k < p->width && row[k] != SHARD_MAP_NONE;
@@ -297,17 +390,51 @@ static void on_refill(struct shard_ev *ev, int res)
 	pump(d);
 }
 
-/*
- * The throttle (--recovery-mbps): whether bytes more may be sent now. The
- * budget fills at the configured rate, at most one object ahead; when it
- * is short, a timer pumps again once it will do.
- */
-static bool may_send(struct shardd *d, uint64_t bytes)
+static void arm_refill(struct shardd *d, double wait)
 {
 	struct io_uring_sqe *sqe;
+
+	if (d->bf_refill_armed)
+		return;
+	d->bf_refill_ts.tv_sec = (long long)wait;
+	d->bf_refill_ts.tv_nsec = (long long)((wait -
+		(double)d->bf_refill_ts.tv_sec) * 1e9) + 1000000;
+	d->bf_refill_ev.fn = on_refill;
+	sqe = shard_get_sqe(d);
+	io_uring_prep_timeout(sqe, &d->bf_refill_ts, 0, 0);
+	shard_sqe_set_ev(sqe, &d->bf_refill_ev);
+	d->bf_refill_armed = true;
+}
+
+/* While clients are active: one push at a time, after the pause. */
+static bool clients_allow(struct shardd *d)
+{
 	struct timespec now;
 	double wait;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!clients_active(d, &now))
+		return true;
+	if (d->bf_pushes - d->bf_sync_pushes)
+		return false;
+	wait = secs(&now, &d->bf_resume_at);
+	if (wait <= 0)
+		return true;
+	arm_refill(d, wait);
+	return false;
+}
+
+/*
+ * The throttle (--recovery-mbps, and clients_allow): whether bytes more
+ * may be sent now. The budget fills at the configured rate, at most one
+ * object ahead; when it is short, a timer pumps again once it will do.
+ */
+static bool may_send(struct shardd *d, uint64_t bytes)
+{
+	struct timespec now;
+
+	if (!clients_allow(d))
+		return false;
 	if (!d->recovery_bps)
 		return true;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -324,32 +451,25 @@ static bool may_send(struct shardd *d, uint64_t bytes)
 		d->bf_budget -= (double)bytes;
 		return true;
 	}
-	if (!d->bf_refill_armed) {
-		wait = ((double)bytes - d->bf_budget) / (double)d->recovery_bps;
-		d->bf_refill_ts.tv_sec = (long long)wait;
-		d->bf_refill_ts.tv_nsec = (long long)((wait -
-			(double)d->bf_refill_ts.tv_sec) * 1e9) + 1000000;
-		d->bf_refill_ev.fn = on_refill;
-		sqe = shard_get_sqe(d);
-		io_uring_prep_timeout(sqe, &d->bf_refill_ts, 0, 0);
-		shard_sqe_set_ev(sqe, &d->bf_refill_ev);
-		d->bf_refill_armed = true;
-	}
+	arm_refill(d, ((double)bytes - d->bf_budget) / (double)d->recovery_bps);
 	return false;
 }
 
 static void pump_once(struct shardd *d)
 {
 	struct bf_job *j;
-	bool more = true;
+	bool more = true, throttled = false;
 
 	while (more && !d->stop && d->bf_pushes < d->recovery_pushes) {
 		more = false;
 		for (j = d->bf_jobs; j; j = j->next) {
-			if (j->failed || j->next_obj == j->nobjs)
+			if (j->failed || j->tlist || j->next_obj == j->nobjs)
 				continue;
-			if (!may_send(d, 1ULL << j->objs[j->next_obj].order))
-				goto out;
+			if (!j->sync && (throttled || !may_send(d,
+				1ULL << j->objs[j->next_obj].order))) {
+				throttled = true;
+				continue;
+			}
 			if (push_start(j, &j->objs[j->next_obj++]))
 				return;
 			more = true;
@@ -357,7 +477,6 @@ static void pump_once(struct shardd *d)
 				break;
 		}
 	}
-out:
 	report(d);
 }
 
@@ -378,19 +497,126 @@ static void pump(struct shardd *d)
 	d->bf_pumping = false;
 }
 
-/* Lists the PG's objects afresh: the job (re)starts from the first. */
+static void only_there(struct bf_job *j, const struct shard_obj *o)
+{
+	j->only_there++;
+	pr_debug("backfill of pool %u PG %u: daemon %u holds volume %" PRIu64
+		 " object %" PRIu64 ", which we do not; left there", j->pool,
+		 j->pg, j->target, o->volume, o->object);
+}
+
+/* Whether the target's copy of o (its listing's entry t) is ours. */
+static bool same_there(const struct bf_job *j, const struct shard_obj *o,
+		       const struct shard_member_obj *t)
+{
+	struct shard_ver v;
+
+	shard_pg_version(j->d, o, &v);
+	return t->o.order == o->order && shard_ver_known(&v) &&
+	       shard_ver_eq(&v, &t->ver);
+}
+
+/*
+ * The target's objects are in. Ours are read now, after its answer: a
+ * change queued to it after the listing is there, or on its way behind
+ * it, or newer here (and the object is copied).
+ */
+static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
+			  size_t nt)
+{
+	struct bf_job *j = arg;
+	size_t i, k = 0, keep = 0;
+
+	j->tlist = NULL;
+	if (err) {
+		job_fail(j, err > 0 ? "the target failed to list its objects" :
+			 err == -EBADMSG ? "the target's list of its objects "
+			 "is malformed" : "out of memory");
+		return;
+	}
+	free(j->objs);
+	if (shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs)) {
+		free(theirs);
+		job_fail(j, "out of memory");
+		return;
+	}
+	j->compared = j->nobjs;
+	for (i = 0; i < j->nobjs; i++) {
+		const struct shard_obj *o = &j->objs[i];
+
+		while (k < nt && shard_obj_cmp(&theirs[k].o, o) < 0)
+			only_there(j, &theirs[k++].o);
+		if (k < nt && !shard_obj_cmp(&theirs[k].o, o) &&
+		    same_there(j, o, &theirs[k++])) {
+			j->same++;
+			continue;
+		}
+		j->objs[keep++] = *o;
+	}
+	while (k < nt)
+		only_there(j, &theirs[k++].o);
+	free(theirs);
+	j->nobjs = keep;
+	if (!j->sync || j->nobjs)
+		pr_info("%s of pool %u PG %u to daemon %u: %zu of %zu objects "
+			"to copy, %zu the same there, %zu only there", kind(j),
+			j->pool, j->pg, j->target, j->nobjs, j->compared,
+			j->same, j->only_there);
+	pump(j->d);
+}
+
+/* Lists the PG's objects afresh, the target's first: the job (re)starts
+ * from nothing done. */
 static void job_scan(struct bf_job *j)
 {
 	j->next_obj = j->done_objs = 0;
+	j->compared = j->same = j->only_there = 0;
 	j->bytes = 0;
 	j->failed = j->reported = false;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	free(j->objs);
-	if (shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs))
+	if (shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs)) {
 		job_fail(j, "out of memory");
-	else
-		pr_info("backfill of pool %u PG %u to daemon %u: %zu objects",
-			j->pool, j->pg, j->target, j->nobjs);
+		return;
+	}
+	j->tlist = shard_member_list_start(j->d, j->target, j->pool, j->pg,
+					   target_listed, j);
+	if (!j->tlist)
+		job_fail(j, "out of memory");
+	else if (!j->sync)
+		pr_info("backfill of pool %u PG %u to daemon %u: %zu objects "
+			"here, listing the target's", j->pool, j->pg, j->target,
+			j->nobjs);
+}
+
+/* Whether id is a member of PG pg other than its primary. */
+static bool member_of(const struct shard_map_pool *p, uint32_t pg,
+		      uint32_t id)
+{
+	const uint32_t *row = shard_map_row(p, pg);
+	uint32_t k;
+
+	for (k = 1; k < p->width && row[k] != SHARD_MAP_NONE; k++)
+		if (row[k] == id)
+			return true;
+	return false;
+}
+
+/* Whether this map makes us the primary of PG pg of p, which another
+ * daemon was in prev. */
+static bool became_primary(const struct shardd *d,
+			   const struct shard_map_pool *p, uint32_t pg,
+			   const struct shard_map *prev)
+{
+	const struct shard_map_pool *q = prev ? shard_map_pool(prev, p->id) :
+					     NULL;
+	uint32_t was;
+
+	if (p->width < 2 || shard_map_row(p, pg)[0] != my_id(d) || !q ||
+	    q->pg_count != p->pg_count)
+		return false;
+	was = shard_map_row(q, pg)[0];
+	return was != my_id(d) && was != SHARD_MAP_NONE;
 }
 
 static bool job_wanted(const struct shardd *d, const struct bf_job *j)
@@ -401,6 +627,8 @@ static bool job_wanted(const struct shardd *d, const struct bf_job *j)
 	if (!p || j->pg >= p->pg_count ||
 	    shard_map_row(p, j->pg)[0] != my_id(d))
 		return false;
+	if (j->sync)
+		return member_of(p, j->pg, j->target);
 	n = shard_map_backfill(p, j->pg, bf);
 	for (k = 0; k < n; k++)
 		if (bf[k] == j->target)
@@ -413,6 +641,10 @@ static void job_cancel(struct bf_job *j)
 	struct bf_push *p, *next;
 
 	job_unlink(j);
+	if (j->tlist) {
+		shard_member_list_cancel(j->tlist);
+		j->tlist = NULL;
+	}
 	/* The list's reference keeps j while a push's end drops its own. */
 	for (p = j->pushes; p; p = next) {
 		next = p->next;
@@ -438,7 +670,7 @@ static void restart_failed(struct shardd *d)
 	struct bf_job *j;
 
 	for (j = d->bf_jobs; j; j = j->next)
-		if (j->failed && !j->pushes && !j->reporting)
+		if (j->failed && !j->tlist && !j->pushes && !j->reporting)
 			job_scan(j);
 }
 
@@ -448,10 +680,35 @@ void shard_backfill_retry(struct shardd *d)
 	pump(d);
 }
 
-void shard_backfill_map_changed(struct shardd *d)
+static void job_add(struct shardd *d, struct bf_job ***tail, uint32_t pool,
+		    uint32_t pg, uint32_t target, bool sync)
+{
+	struct bf_job *j;
+
+	if (job_find(d, pool, pg, target))
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		pr_err("out of memory for a %s", sync ? "peering" : "backfill");
+		return;
+	}
+	j->d = d;
+	j->pool = pool;
+	j->pg = pg;
+	j->target = target;
+	j->sync = sync;
+	j->refs = 1;
+	j->listed = true;
+	**tail = j;
+	*tail = &j->next;
+	job_scan(j);
+}
+
+void shard_backfill_map_changed(struct shardd *d, const struct shard_map *prev)
 {
 	struct bf_job *j, *next, **tail;
 	uint32_t bf[SHARD_MAP_WIDTH_MAX], pg, n, k;
+	const uint32_t *row;
 	size_t i;
 
 	for (j = d->bf_jobs; j; j = next) {
@@ -466,27 +723,17 @@ void shard_backfill_map_changed(struct shardd *d)
 		const struct shard_map_pool *p = &d->map->pools[i];
 
 		for (pg = 0; pg < p->pg_count; pg++) {
-			if (shard_map_row(p, pg)[0] != my_id(d))
+			row = shard_map_row(p, pg);
+			if (row[0] != my_id(d))
 				continue;
+			if (became_primary(d, p, pg, prev))
+				for (k = 1; k < p->width &&
+				     row[k] != SHARD_MAP_NONE; k++)
+					job_add(d, &tail, p->id, pg, row[k],
+						true);
 			n = shard_map_backfill(p, pg, bf);
-			for (k = 0; k < n; k++) {
-				if (job_find(d, p->id, pg, bf[k]))
-					continue;
-				j = calloc(1, sizeof(*j));
-				if (!j) {
-					pr_err("out of memory for a backfill");
-					continue;
-				}
-				j->d = d;
-				j->pool = p->id;
-				j->pg = pg;
-				j->target = bf[k];
-				j->refs = 1;
-				j->listed = true;
-				*tail = j;
-				tail = &j->next;
-				job_scan(j);
-			}
+			for (k = 0; k < n; k++)
+				job_add(d, &tail, p->id, pg, bf[k], false);
 		}
 	}
 	pump(d);
@@ -528,6 +775,7 @@ static void free_list(struct bf_job **head)
 			j->pushes = p->next;
 			free(p);	/* its shard_push: push.c's */
 		}
+		/* j->tlist freed itself when the peers went. */
 		free(j->objs);
 		free(j);
 	}

@@ -2,17 +2,19 @@
 /*
  * Backfill, on the primary: a daemon the map names as a PG's backfill
  * target (one that is to join the PG: back after being down, or new in
- * its placement) is sent every object of the PG this daemon holds, while
- * rep.c sends it every new change as well. Once all of them are there,
- * mapd is told (pg-backfilled) and makes it a member.
+ * its placement) is sent every object of the PG this daemon holds that
+ * it lacks or holds in another version (or an unknown one: store.h),
+ * while rep.c sends it every new change as well. Once all of them are
+ * there, mapd is told (pg-backfilled) and makes it a member.
  *
  * Order: an object is read from our store and queued to the target in
  * one step, before any change submitted later can be queued to it, so
  * the target applies the copy and the changes in the order our store
  * did. At most d->recovery_pushes objects (--recovery-pushes) are on
  * their way at once over all PGs, and no more than d->recovery_bps bytes
- * a second (--recovery-mbps), so that client I/O keeps most of the disk
- * and the network.
+ * a second (--recovery-mbps); while clients' requests come in, one at a
+ * time, each followed by a pause that leaves them the rest of the time
+ * (--recovery-share), so that client I/O keeps most of its speed.
  */
 #ifndef SHARDD_BACKFILL_H
 #define SHARDD_BACKFILL_H
@@ -23,10 +25,17 @@ struct shardd;
 
 #define SHARD_RECOVERY_PUSHES_DEFAULT	4
 #define SHARD_RECOVERY_PUSHES_MAX	64
+/* While clients use the daemon, recovery takes this % of the time. */
+#define SHARD_RECOVERY_SHARE_DEFAULT	25
 
-/* A new map: backfills start where it names targets of our PGs, and
- * stop where it no longer does. */
-void shard_backfill_map_changed(struct shardd *d);
+/*
+ * A new map (d->map; prev is the one it replaced, or NULL): backfills
+ * start where it names targets of our PGs, and stop where it no longer
+ * does; where it makes us a PG's primary, peering makes its members'
+ * copies agree with ours (backfill.c).
+ */
+struct shard_map;
+void shard_backfill_map_changed(struct shardd *d, const struct shard_map *prev);
 /* Something that made jobs fail was mended (a scrub repaired our
  * copy): those jobs start over without waiting for a new map. */
 void shard_backfill_retry(struct shardd *d);

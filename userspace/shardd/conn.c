@@ -57,6 +57,8 @@ struct req {
 	struct shard_req_h h;
 	unsigned char rhdr[SHARD_HDR_SIZE];	/* encoded reply */
 	unsigned char *buf;		/* WRITE payload or reply payload */
+	struct shard_ver ver;		/* REP_WRITE, REP_ZERO: the change's */
+	uint32_t rep_flags;		/* and SHARD_REP_F_* */
 	uint32_t reply_len;
 	size_t sent;			/* of header plus payload */
 	struct shard_ev fsync_ev;
@@ -422,6 +424,22 @@ static void local_done(void *arg, int err)
 }
 
 /*
+ * The version a change is recorded with: the primary's new one for a
+ * client's, the primary's own on a member.
+ */
+static struct shard_ver change_version(struct req *r)
+{
+	struct shard_ver v = r->ver;
+
+	if (r->h.opcode != SHARD_OP_REP_WRITE &&
+	    r->h.opcode != SHARD_OP_REP_ZERO) {
+		v.epoch = r->c->d->epoch;
+		v.seq = shard_store_next_seq(r->c->d->store);
+	}
+	return v;
+}
+
+/*
  * A client's mutation in a pool with copies: the members get it (rep.c)
  * while our store does; the reply waits for both. The payload now
  * belongs to the op, which keeps it until every member has it.
@@ -429,10 +447,11 @@ static void local_done(void *arg, int err)
 static void exec_replicated(struct req *r)
 {
 	struct shard_obj o = req_obj(&r->h);
+	struct shard_ver v = change_version(r);
 	unsigned char *buf = r->buf;
 	int err;
 
-	r->rep = shard_rep_mutation(r->c->d, &r->h, buf, rep_done, r);
+	r->rep = shard_rep_mutation(r->c->d, &r->h, buf, &v, rep_done, r);
 	if (!r->rep) {
 		free(r->buf);
 		r->buf = NULL;
@@ -444,10 +463,10 @@ static void exec_replicated(struct req *r)
 	disk_begin(r);			/* the members' part */
 	if (r->h.opcode == SHARD_OP_WRITE)
 		err = shard_store_write(r->c->d->store, &o, r->h.offset,
-					r->h.len, buf, local_done, r);
+					r->h.len, buf, &v, local_done, r);
 	else
 		err = shard_store_zero(r->c->d->store, &o, r->h.offset,
-				       r->h.len, local_done, r);
+				       r->h.len, &v, local_done, r);
 	if (err)
 		part_done(r, errno_to_status(err));
 	else
@@ -457,6 +476,7 @@ static void exec_replicated(struct req *r)
 static void exec_write(struct req *r)
 {
 	struct shard_obj o = req_obj(&r->h);
+	struct shard_ver v;
 	int err;
 
 	if (shard_crc32c(r->buf, r->h.len) != r->h.data_crc) {
@@ -474,8 +494,9 @@ static void exec_write(struct req *r)
 		exec_replicated(r);
 		return;
 	}
+	v = change_version(r);
 	err = shard_store_write(r->c->d->store, &o, r->h.offset, r->h.len,
-				r->buf, mutation_done, r);
+				r->buf, &v, mutation_done, r);
 	if (err) {
 		free(r->buf);
 		r->buf = NULL;
@@ -488,6 +509,7 @@ static void exec_write(struct req *r)
 static void exec_zero(struct req *r)
 {
 	struct shard_obj o = req_obj(&r->h);
+	struct shard_ver v;
 	int err;
 
 	if (r->h.opcode != SHARD_OP_REP_ZERO &&
@@ -495,7 +517,8 @@ static void exec_zero(struct req *r)
 		exec_replicated(r);
 		return;
 	}
-	err = shard_store_zero(r->c->d->store, &o, r->h.offset, r->h.len,
+	v = change_version(r);
+	err = shard_store_zero(r->c->d->store, &o, r->h.offset, r->h.len, &v,
 			       mutation_done, r);
 	if (err)
 		finish_mutation(r, err);
@@ -674,28 +697,46 @@ static void exec_scrub(struct req *r)
  * neither do the ones after them on the connection (the primary sends
  * them all again, in order, on a new one).
  */
+static void log_refusal(const struct req *r, const char *why)
+{
+	const struct shardd *d = r->c->d;
+	char what[80];
+
+	if (r->h.opcode == SHARD_OP_REP_LIST)
+		snprintf(what, sizeof(what), "PG %u", r->h.offset);
+	else
+		snprintf(what, sizeof(what), "volume %" PRIu64 " object %"
+			 PRIu64, r->h.volume, r->h.object);
+	pr_warn_ratelimited("%s: %s of pool %u %s at epoch %" PRIu64 " (ours %"
+			    PRIu64 ") refused: %s (%" PRIu64 " so far)",
+			    r->c->peer, shard_op_name(r->h.opcode), r->h.pool,
+			    what, r->h.epoch, d->epoch, why, d->peer_refused);
+}
+
 static void exec_rep(struct req *r)
 {
 	struct shardd *d = r->c->d;
 	const char *why = "an earlier request on this connection was refused";
+	bool target = false;
 
 	if (r->c->refusing ||
-	    !shard_replica_accepts(d, &r->h, r->c->peer_id, &why)) {
+	    !shard_replica_accepts(d, &r->h, r->c->peer_id, &why, &target)) {
 		free(r->buf);
 		r->buf = NULL;
 		d->peer_refused++;
 		if (!r->c->refusing)
-			pr_warn_ratelimited("%s: %s of pool %u volume %" PRIu64
-					    " object %" PRIu64 " at epoch %" PRIu64
-					    " (ours %" PRIu64 ") refused: %s (%" PRIu64
-					    " so far)", r->c->peer,
-					    shard_op_name(r->h.opcode), r->h.pool,
-					    r->h.volume, r->h.object, r->h.epoch,
-					    d->epoch, why, d->peer_refused);
+			log_refusal(r, why);
 		r->c->refusing = true;
 		reply(r, SHARD_S_STALE);
 		return;
 	}
+	/*
+	 * Being backfilled, this copy may lack changes to the rest of the
+	 * object: a change to part of it does not make it that version.
+	 * The last piece of a whole-object copy does.
+	 */
+	if (target && !(r->rep_flags & SHARD_REP_F_WHOLE))
+		r->ver.epoch = r->ver.seq = 0;
 	switch (r->h.opcode) {
 	case SHARD_OP_REP_WRITE:
 		exec_write(r);
@@ -718,6 +759,10 @@ static void exec_rep(struct req *r)
 
 static void exec(struct req *r)
 {
+	/* Recovery backs off while clients are active (backfill.c). */
+	if (!r->c->peer_id && r->h.opcode >= SHARD_OP_READ &&
+	    r->h.opcode <= SHARD_OP_WRITE_ZEROES)
+		clock_gettime(CLOCK_MONOTONIC, &r->c->d->client_at);
 	if (req_stale(r)) {
 		reply_stale(r);
 		return;
@@ -778,10 +823,14 @@ static const char *request_misplaced(const struct shard_conn *c,
 	return rep_op ? "a peer request from a client" : NULL;
 }
 
-/* Parses one header at rxhead into a new request. 0, or -errno after
+/* Parses one header at rxhead (and the rep ext after it) into a new
+ * request. 0; -EAGAIN when the ext has not all come; or -errno after
  * the connection was killed. */
 static int take_header(struct shard_conn *c)
 {
+	size_t ext = 0;
+	struct shard_ver ver = { 0, 0 };
+	uint32_t rep_flags = 0;
 	struct shard_req_h h;
 	const char *why;
 	struct req *r;
@@ -796,7 +845,17 @@ static int take_header(struct shard_conn *c)
 		protocol_error(c, why);
 		return -EBADMSG;
 	}
-	c->rxhead += SHARD_HDR_SIZE;
+	if (shard_op_has_rep_ext(h.opcode)) {
+		ext = sizeof(struct shard_rep_ext);
+		if (c->rxtail - c->rxhead < SHARD_HDR_SIZE + ext)
+			return -EAGAIN;
+		if (shard_rep_ext_decode(c->rxbuf + c->rxhead + SHARD_HDR_SIZE,
+					 &ver.epoch, &ver.seq, &rep_flags)) {
+			protocol_error(c, "bad rep ext (crc or flags)");
+			return -EBADMSG;
+		}
+	}
+	c->rxhead += SHARD_HDR_SIZE + ext;
 	if (h.epoch > c->d->epoch)
 		shard_session_map_hint(c->d, h.epoch);
 
@@ -816,6 +875,8 @@ static int take_header(struct shard_conn *c)
 	}
 	r->c = c;
 	r->h = h;
+	r->ver = ver;
+	r->rep_flags = rep_flags;
 	c->inflight++;
 	if (shard_op_has_req_payload(h.opcode)) {
 		c->cur = r;

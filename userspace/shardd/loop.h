@@ -73,6 +73,12 @@ struct shardd {
 	uint64_t bf_copied;		/* bytes backfilled since start */
 	unsigned int recovery_pushes;	/* objects on their way, at most */
 	uint64_t recovery_bps;		/* bytes a second; 0: no limit */
+	unsigned int recovery_share;	/* % of the time while clients are
+					 * active (100: no backing off) */
+	struct timespec client_at;	/* the last client request came */
+	struct timespec bf_resume_at;	/* no push before, while clients
+					 * are active */
+	unsigned int bf_sync_pushes;	/* peering's, among bf_pushes */
 	double bf_budget;		/* bytes that may go now */
 	struct timespec bf_budget_at;	/* when it was counted */
 	struct shard_ev bf_refill_ev;

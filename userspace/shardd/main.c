@@ -49,7 +49,7 @@ struct options {
 	const char *site;
 	unsigned int heartbeat_ms;
 	unsigned int scrub_s, deep_scrub_s;
-	unsigned int recovery_pushes, recovery_mbps;
+	unsigned int recovery_pushes, recovery_mbps, recovery_share;
 	const char *dev_class;
 	bool foreground;
 	bool force_format;
@@ -82,6 +82,9 @@ static const char usage_text[] =
 "                         (default 0: no limit)\n"
 "      --recovery-pushes N\n"
 "                         objects being copied at once (default 4, 1..64)\n"
+"      --recovery-share PCT\n"
+"                         while clients use this daemon, recovery takes at\n"
+"                         most PCT% of the time (default 25; 100: all)\n"
 "  -c, --class ssd|hdd    device class (default: detected)\n"
 "  -f, --foreground       do not detach; log to stderr\n"
 "      --force-format     format the store even if it holds other data\n"
@@ -98,6 +101,7 @@ enum {
 	OPT_DEEP_SCRUB,
 	OPT_RECOVERY_MBPS,
 	OPT_RECOVERY_PUSHES,
+	OPT_RECOVERY_SHARE,
 };
 
 static const struct option long_opts[] = {
@@ -116,6 +120,7 @@ static const struct option long_opts[] = {
 	{ "deep-scrub-interval", required_argument, NULL, OPT_DEEP_SCRUB },
 	{ "recovery-mbps", required_argument, NULL, OPT_RECOVERY_MBPS },
 	{ "recovery-pushes", required_argument, NULL, OPT_RECOVERY_PUSHES },
+	{ "recovery-share", required_argument, NULL, OPT_RECOVERY_SHARE },
 	{ "class", required_argument, NULL, 'c' },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "force-format", no_argument, NULL, OPT_FORCE_FORMAT },
@@ -173,6 +178,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->scrub_s = SHARD_SCRUB_INTERVAL_DEFAULT;
 	o->deep_scrub_s = SHARD_DEEP_SCRUB_INTERVAL_DEFAULT;
 	o->recovery_pushes = SHARD_RECOVERY_PUSHES_DEFAULT;
+	o->recovery_share = SHARD_RECOVERY_SHARE_DEFAULT;
 	while ((c = getopt_long(argc, argv, "s:S:l:p:a:m:MH:c:fvhV", long_opts,
 				NULL)) != -1) {
 		switch (c) {
@@ -277,6 +283,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 				o->recovery_mbps = (unsigned int)ms;
 			else
 				o->recovery_pushes = (unsigned int)ms;
+			break;
+		case OPT_RECOVERY_SHARE:
+			errno = 0;
+			ms = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    !ms || ms > 100) {
+				fprintf(stderr, "shardd: --recovery-share must "
+					"be a percentage, 1..100, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->recovery_share = (unsigned int)ms;
 			break;
 		case 'c':
 			if (strcmp(optarg, "ssd") && strcmp(optarg, "hdd")) {
@@ -448,6 +466,8 @@ int main(int argc, char **argv)
 		.path = file,
 		.size = size,
 		.force_format = o.force_format,
+		/* Tests stand in for a restart of the machine with it. */
+		.boot_id_path = getenv("SHARDD_BOOT_ID_FILE"),
 	};
 	ret = shard_store_open(&d.store, &sopts);
 	if (ret)
@@ -476,6 +496,7 @@ int main(int argc, char **argv)
 	d.deep_scrub_interval = o.deep_scrub_s;
 	d.recovery_pushes = o.recovery_pushes;
 	d.recovery_bps = (uint64_t)o.recovery_mbps * 1000000;
+	d.recovery_share = o.recovery_share;
 	srandom((unsigned int)getpid() ^ (unsigned int)time(NULL));
 
 	if (o.mapd) {

@@ -97,10 +97,17 @@ static uint32_t payload_len(const struct shard_peer_msg *m)
 	return shard_op_has_req_payload(m->h.opcode) ? m->h.len : 0;
 }
 
+/* The header, with the rep ext after it when the opcode has one. */
+static size_t head_len(const struct shard_peer_msg *m)
+{
+	return SHARD_HDR_SIZE + (shard_op_has_rep_ext(m->h.opcode) ?
+				 sizeof(struct shard_rep_ext) : 0);
+}
+
 /* Header and payload: what sending m takes. */
 static size_t msg_bytes(const struct shard_peer_msg *m)
 {
-	return SHARD_HDR_SIZE + payload_len(m);
+	return head_len(m) + payload_len(m);
 }
 
 static void unlink_msg(struct shard_peer *p, struct shard_peer_msg *m)
@@ -245,14 +252,18 @@ static void arm_send(struct shard_peer *p)
 			m->h.tag = ++p->next_tag;
 			m->h.epoch = p->d->epoch;
 			shard_req_encode(m->hdr, &m->h);
+			if (shard_op_has_rep_ext(m->h.opcode))
+				shard_rep_ext_encode(m->hdr + SHARD_HDR_SIZE,
+						     m->ver.epoch, m->ver.seq,
+						     m->rep_flags);
 		}
-		if (skip < SHARD_HDR_SIZE) {
+		if (skip < head_len(m)) {
 			p->iov[n].iov_base = m->hdr + skip;
-			p->iov[n].iov_len = SHARD_HDR_SIZE - skip;
+			p->iov[n].iov_len = head_len(m) - skip;
 			n++;
 			skip = 0;
 		} else {
-			skip -= SHARD_HDR_SIZE;
+			skip -= head_len(m);
 		}
 		if (payload_len(m) > skip) {
 			p->iov[n].iov_base = (void *)(m->payload + skip);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "version.h"
 #include "wire.h"
 
 struct shardd;
@@ -34,10 +35,12 @@ typedef void (*shard_peer_done_fn)(struct shard_peer_msg *m, int status,
 
 /* One request to a peer; owned by the sender, which fills h (all but
  * the tag; data_crc too), payload (h.len bytes, for the opcodes that
- * carry one) and done. The peer layer stamps h.epoch with the daemon's
- * epoch whenever it sends m. */
+ * carry one), ver (REP_WRITE, REP_ZERO) and done. The peer layer stamps
+ * h.epoch with the daemon's epoch whenever it sends m. */
 struct shard_peer_msg {
 	struct shard_req_h h;
+	struct shard_ver ver;
+	uint32_t rep_flags;		/* SHARD_REP_F_* */
 	const unsigned char *payload;
 	/* REP_READ, REP_LIST, REP_DIGEST: where the reply's payload goes
 	 * (room for h.len bytes; a struct shard_digest), and how many
@@ -51,7 +54,7 @@ struct shard_peer_msg {
 	/* The peer layer's: */
 	struct shard_peer *peer;
 	struct shard_peer_msg *prev, *next;
-	unsigned char hdr[SHARD_HDR_SIZE];
+	unsigned char hdr[SHARD_HDR_SIZE + sizeof(struct shard_rep_ext)];
 	size_t off;		/* bytes of header and payload sent */
 	bool queued;
 	bool in_send;		/* part of the SENDMSG in flight */

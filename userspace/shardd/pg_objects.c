@@ -9,6 +9,7 @@
 #include "map.h"
 #include "pg_objects.h"
 #include "store.h"
+#include "version.h"
 
 struct list_ctx {
 	uint32_t pg, pg_count;
@@ -70,4 +71,11 @@ int shard_pg_objects(struct shardd *d, uint32_t pool, uint32_t pg,
 	*out = c.objs;
 	*n = c.n;
 	return 0;
+}
+
+void shard_pg_version(const struct shardd *d, const struct shard_obj *o,
+		      struct shard_ver *out)
+{
+	if (!shard_store_version(d->store, o, out))
+		out->epoch = out->seq = 0;
 }

@@ -5,6 +5,12 @@
  * piece a REP_WRITE queued before its read completes (wait_payload), so
  * that nothing queued to the peer later can overtake it.
  *
+ * Versions: the reads are submitted together, so no change here comes
+ * between them, and the last one's completion knows the version of the
+ * bytes read. Every piece but the last carries the unknown version: a
+ * copy cut short matches nothing, and only the last piece (flagged
+ * WHOLE) makes the target record ours.
+ *
  * Lifetime: a push is freed when its reads and every message came back
  * (pending reaches 0) and its owner was told. At exit (d->exiting) the
  * peer layer's teardown only counts down, and shard_push_free_all frees
@@ -122,10 +128,15 @@ static void read_done(void *arg, int err)
 		p->pending--;
 		return;
 	}
-	if (err)
+	if (err) {
 		fail(p, err == -EBADMSG ? -EBADMSG : -EIO);
-	else if (!p->err)
+	} else if (!p->err) {
+		if (c == &p->chunks[p->nchunks - 1]) {
+			shard_store_version(p->d->store, &p->o, &c->m.ver);
+			c->m.rep_flags = SHARD_REP_F_WHOLE;
+		}
 		shard_peer_payload_ready(&c->m);
+	}
 	part_done(p);
 }
 

@@ -52,6 +52,7 @@ struct shard_rep {
 	bool finished;
 	bool kicked;
 	struct shard_req_h h;
+	struct shard_ver ver;		/* a mutation's */
 	unsigned char *buf;
 	uint64_t need_epoch;		/* evaluate with a map this new */
 	unsigned int status;		/* a member's failure */
@@ -213,6 +214,7 @@ static void send_target(struct shard_rep *op, struct rep_target *t)
 
 	memset(m, 0, sizeof(*m));
 	m->h = op->h;
+	m->ver = op->ver;
 	switch (op->h.opcode) {
 	case SHARD_OP_WRITE:
 		m->h.opcode = SHARD_OP_REP_WRITE;
@@ -443,6 +445,7 @@ static struct shard_rep *op_new(struct shardd *d, unsigned int nt,
 struct shard_rep *shard_rep_mutation(struct shardd *d,
 				     const struct shard_req_h *h,
 				     unsigned char *buf,
+				     const struct shard_ver *ver,
 				     shard_rep_done_fn done, void *arg)
 {
 	struct shard_rep *op = op_new(d, 2 * SHARD_MAP_WIDTH_MAX, done, arg);
@@ -450,6 +453,7 @@ struct shard_rep *shard_rep_mutation(struct shardd *d,
 	if (!op)
 		return NULL;
 	op->h = *h;
+	op->ver = *ver;
 	op->buf = buf;
 	op->need_epoch = h->epoch;
 	shard_scrub_note_mutation(d, h);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "version.h"
 #include "wire.h"
 
 struct shardd;
@@ -32,9 +33,9 @@ typedef void (*shard_rep_done_fn)(void *arg, unsigned int status);
 bool shard_rep_wanted(const struct shardd *d, const struct shard_req_h *h);
 
 /*
- * Replicates a WRITE, DISCARD or WRITE_ZEROES; takes buf (the WRITE
- * payload, NULL for the others), which stays readable until
- * shard_rep_release. done(arg, status) runs once, never from inside
+ * Replicates a WRITE, DISCARD or WRITE_ZEROES with version ver (the one
+ * our store records it with); takes buf (the WRITE payload, NULL for
+ * the others), which stays readable until shard_rep_release. done(arg, status) runs once, never from inside
  * this call: SHARD_S_OK when every member of the PG has it, STALE when
  * this daemon is no longer the PG's primary, or the error a member
  * answered. NULL on ENOMEM (buf not taken).
@@ -42,6 +43,7 @@ bool shard_rep_wanted(const struct shardd *d, const struct shard_req_h *h);
 struct shard_rep *shard_rep_mutation(struct shardd *d,
 				     const struct shard_req_h *h,
 				     unsigned char *buf,
+				     const struct shard_ver *ver,
 				     shard_rep_done_fn done, void *arg);
 /*
  * A client's READ whose data failed its checksum here: the same range

@@ -12,13 +12,14 @@
 #include "store.h"
 
 bool shard_replica_accepts(const struct shardd *d, const struct shard_req_h *h,
-			   uint32_t from, const char **why)
+			   uint32_t from, const char **why, bool *target)
 {
 	const struct shard_map_pool *p;
 	uint32_t bf[SHARD_MAP_WIDTH_MAX];
 	const uint32_t *row;
 	uint32_t pg, me = shard_store_daemon_id(d->store), j, n;
 
+	*target = false;
 	/* Makes durable what was acknowledged; changes no data. */
 	if (h->opcode == SHARD_OP_REP_FLUSH)
 		return true;
@@ -53,15 +54,19 @@ bool shard_replica_accepts(const struct shardd *d, const struct shard_req_h *h,
 	for (j = 1; j < p->width && row[j] != SHARD_MAP_NONE; j++)
 		if (row[j] == me)
 			return true;
-	/* Being backfilled: it takes the PG's changes (not its reads). */
-	if (h->opcode != SHARD_OP_REP_WRITE && h->opcode != SHARD_OP_REP_ZERO) {
+	/* Being backfilled: it takes the PG's changes (not its reads),
+	 * and lists what it holds for the primary to compare. */
+	if (h->opcode != SHARD_OP_REP_WRITE && h->opcode != SHARD_OP_REP_ZERO &&
+	    h->opcode != SHARD_OP_REP_LIST) {
 		*why = "this daemon is not a member of the PG";
 		return false;
 	}
 	n = shard_map_backfill(p, pg, bf);
 	for (j = 0; j < n; j++)
-		if (bf[j] == me)
+		if (bf[j] == me) {
+			*target = true;
 			return true;
+		}
 	*why = "this daemon is not a member of the PG";
 	return false;
 }

@@ -15,8 +15,12 @@
 
 struct shardd;
 
-/* true, or false with *why saying what is wrong (a static string). */
+/*
+ * true, or false with *why saying what is wrong (a static string).
+ * *target is set when this daemon takes the request only as the PG's
+ * backfill target, not as a member.
+ */
 bool shard_replica_accepts(const struct shardd *d, const struct shard_req_h *h,
-			   uint32_t from, const char **why);
+			   uint32_t from, const char **why, bool *target);
 
 #endif /* SHARDD_REPLICA_H */

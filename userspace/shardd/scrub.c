@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Scrub jobs (scrub.h). A job is one PG: it lists the objects of every
- * copy (REP_LIST to each member, our store), then takes the objects in
- * order: those every copy holds are skipped by a light scrub; the others,
- * and all of them in a deep scrub, get a digest from every copy at once
- * (REP_DIGEST with data, and ours), which are compared:
+ * copy with their versions (member_list.c for the members, all at once;
+ * then our store), then takes the objects in order: those every copy
+ * holds with the same known version are skipped by a light scrub; the
+ * others, and all of them in a deep scrub, get a digest from every copy
+ * at once (REP_DIGEST with data, and ours), which are compared:
  *
  * - a copy whose blocks fail their checksum is bad;
  * - of the rest, the data most of them agree on is right (ours on a tie:
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "loop.h"
 #include "map.h"
+#include "member_list.h"
 #include "peer.h"
 #include "pg_objects.h"
 #include "push.h"
@@ -40,9 +42,8 @@
 #include "scrub_copy.h"
 #include "session.h"
 #include "store.h"
+#include "version.h"
 
-/* Entries asked for per REP_LIST. */
-#define LIST_ENTRIES		2048U
 /* An object with changes on their way is tried again this often, this
  * many times, then left for the next scrub. */
 #define BUSY_RETRY_MS		20U
@@ -66,9 +67,18 @@ struct scrub_push {
 	unsigned int copy;
 };
 
+/* A member's listing. */
+struct scrub_list {
+	struct scrub_job *j;
+	struct shard_member_list *l;	/* NULL once done or cancelled */
+	unsigned int copy;
+};
+
 struct scrub_obj {
 	struct shard_obj o;
 	uint32_t held;		/* bit c: copy c listed it */
+	struct shard_ver ver;	/* one copy's */
+	bool same;		/* every listing had ver, and it is known */
 };
 
 struct scrub_job {
@@ -88,10 +98,7 @@ struct scrub_job {
 	struct scrub_obj *objs;
 	size_t nobjs, nalloc, at;	/* at: the object being compared */
 
-	/* Listing: the copy asked, and from where. */
-	unsigned int list_copy;
-	uint64_t cur_volume, cur_object;
-	struct shard_list_entry *lbuf;
+	struct scrub_list lists[SHARD_MAP_WIDTH_MAX];
 
 	/* The object being compared. */
 	struct scrub_msg msgs[SHARD_MAP_WIDTH_MAX];
@@ -110,7 +117,7 @@ struct scrub_job {
 	struct __kernel_timespec ts;
 	void (*after_timer)(struct scrub_job *j);
 
-	uint64_t objects, bytes;
+	uint64_t objects, bytes, by_version;
 	unsigned int errors, repaired, skipped;
 	struct timespec t0;
 };
@@ -144,7 +151,6 @@ static const struct shard_obj *cur(const struct scrub_job *j)
 static void job_free(struct scrub_job *j)
 {
 	free(j->objs);
-	free(j->lbuf);
 	free(j->buf);
 	free(j->reads);
 	free(j);
@@ -241,11 +247,13 @@ static void finish(struct scrub_job *j)
 			j->deep ? "deep" : "light", j->pool, j->pg,
 			j->stop_why);
 	} else {
-		pr_info("%s scrub of pool %u PG %u done: %" PRIu64 " objects, %"
-			PRIu64 " MiB read, %u errors, %u repaired, %u skipped "
-			"(busy) in %.1f s", j->deep ? "deep" : "light", j->pool,
-			j->pg, j->objects, j->bytes >> 20, j->errors,
-			j->repaired, j->skipped, secs);
+		pr_info("%s scrub of pool %u PG %u done: %" PRIu64
+			" objects (%" PRIu64 " the same by version), %" PRIu64
+			" MiB read, %u errors, %u repaired, %u skipped (busy) "
+			"in %.1f s",
+			j->deep ? "deep" : "light", j->pool, j->pg, j->objects,
+			j->by_version, j->bytes >> 20, j->errors, j->repaired,
+			j->skipped, secs);
 		d->scrub_errors += j->errors;
 		d->scrub_repaired += j->repaired;
 		p = d->map ? shard_map_pool(d->map, j->pool) : NULL;
@@ -284,6 +292,12 @@ static void cancel_all(struct scrub_job *j)
 	unsigned int c;
 
 	for (c = 1; c < j->n; c++) {
+		if (j->lists[c].l) {
+			/* Its done never runs: no longer waited for. */
+			shard_member_list_cancel(j->lists[c].l);
+			j->lists[c].l = NULL;
+			j->pending--;
+		}
 		if (j->msgs[c].busy)
 			shard_peer_cancel(&j->msgs[c].m);
 		if (j->pushes[c].push)
@@ -356,7 +370,7 @@ static bool answer_ok(struct scrub_msg *sm, int status)
 /* Listing. */
 
 static int add_obj(struct scrub_job *j, const struct shard_obj *o,
-		   unsigned int copy)
+		   unsigned int copy, const struct shard_ver *ver)
 {
 	struct scrub_obj *n;
 
@@ -367,104 +381,107 @@ static int add_obj(struct scrub_job *j, const struct shard_obj *o,
 		j->objs = n;
 		j->nalloc = j->nalloc * 2 + 64;
 	}
-	j->objs[j->nobjs].o = *o;
-	j->objs[j->nobjs].held = 1U << copy;
-	j->nobjs++;
+	n = &j->objs[j->nobjs++];
+	n->o = *o;
+	n->held = 1U << copy;
+	n->ver = *ver;
+	n->same = shard_ver_known(ver);
 	return 0;
 }
 
 /* Sorted, one entry per object with every copy that holds it. */
 static void merge_lists(struct scrub_job *j)
 {
+	struct scrub_obj *a, *b;
 	size_t i, k = 0;
 
 	if (j->nobjs)
 		qsort(j->objs, j->nobjs, sizeof(*j->objs), shard_obj_cmp);
 	for (i = 0; i < j->nobjs; i++) {
-		if (k && !shard_obj_cmp(&j->objs[k - 1], &j->objs[i]))
-			j->objs[k - 1].held |= j->objs[i].held;
-		else
-			j->objs[k++] = j->objs[i];
+		a = k ? &j->objs[k - 1] : NULL;
+		b = &j->objs[i];
+		if (a && !shard_obj_cmp(a, b)) {
+			a->held |= b->held;
+			a->same = a->same && b->same &&
+				  shard_ver_eq(&a->ver, &b->ver);
+		} else {
+			j->objs[k++] = *b;
+		}
 	}
 	j->nobjs = k;
 }
 
-static void list_next(struct scrub_job *j);
-
-static void list_done(struct shard_peer_msg *m, int status, uint64_t epoch)
+/* Every member listed: ours, read now (after theirs), and on. */
+static void list_ours(struct scrub_job *j)
 {
-	struct scrub_msg *sm = container_of(m, struct scrub_msg, m);
-	struct scrub_job *j = sm->j;
-	uint32_t k, n = m->rlen / sizeof(struct shard_list_entry);
-	bool ok = answer_ok(sm, status);
-
-	(void)epoch;
-	if (!step_done(j) || !ok)
-		return;
-	for (k = 0; k < n; k++) {
-		struct shard_obj o = {
-			.pool = j->pool,
-			.volume = le64toh(j->lbuf[k].volume),
-			.object = le64toh(j->lbuf[k].object),
-			.order = j->lbuf[k].obj_order,
-		};
-
-		if (o.order < SHARD_OBJ_ORDER_MIN ||
-		    o.order > SHARD_OBJ_ORDER_MAX) {
-			stop(j, "a member listed an object of a bad size");
-			return;
-		}
-		if (add_obj(j, &o, sm->copy)) {
-			stop(j, "out of memory");
-			return;
-		}
-		j->cur_volume = o.volume;
-		j->cur_object = o.object + 1;
-		if (!j->cur_object)
-			j->cur_volume++;
-	}
-	if (n < LIST_ENTRIES) {
-		j->list_copy++;
-		j->cur_volume = j->cur_object = 0;
-	}
-	list_next(j);
-}
-
-static void list_next(struct scrub_job *j)
-{
-	struct scrub_msg *sm = &j->msgs[j->list_copy];
 	struct shard_obj *ours;
+	struct shard_ver ver;
 	size_t i, n;
 
-	if (j->list_copy < j->n) {
-		memset(&sm->m, 0, sizeof(sm->m));
-		sm->copy = j->list_copy;
-		sm->m.h.opcode = SHARD_OP_REP_LIST;
-		sm->m.h.pool = j->pool;
-		sm->m.h.offset = j->pg;
-		sm->m.h.volume = j->cur_volume;
-		sm->m.h.object = j->cur_object;
-		sm->m.h.len = LIST_ENTRIES * sizeof(struct shard_list_entry);
-		sm->m.rbuf = (unsigned char *)j->lbuf;
-		sm->m.done = list_done;
-		if (msg_send(j, sm, j->ids[j->list_copy]))
-			stop(j, "out of memory");
-		return;
-	}
 	if (shard_pg_objects(j->d, j->pool, j->pg, &ours, &n)) {
 		stop(j, "out of memory");
 		return;
 	}
-	for (i = 0; i < n; i++)
-		if (add_obj(j, &ours[i], 0)) {
+	for (i = 0; i < n; i++) {
+		shard_pg_version(j->d, &ours[i], &ver);
+		if (add_obj(j, &ours[i], 0, &ver)) {
 			free(ours);
 			stop(j, "out of memory");
 			return;
 		}
+	}
 	free(ours);
 	merge_lists(j);
 	j->at = 0;
 	next_object(j);
+}
+
+static void list_done(void *arg, int err, struct shard_member_obj *objs,
+		      size_t n)
+{
+	struct scrub_list *sl = arg;
+	struct scrub_job *j = sl->j;
+	size_t i;
+
+	sl->l = NULL;
+	for (i = 0; !err && i < n; i++)
+		if (add_obj(j, &objs[i].o, sl->copy, &objs[i].ver))
+			err = -ENOMEM;
+	free(objs);
+	/* Stopping while this still counts: the job cannot end under us. */
+	if (err == SHARD_S_STALE)
+		stop(j, "a member refused: the map changed");
+	else if (err == -EBADMSG)
+		stop(j, "a member's list of its objects is malformed");
+	else if (err == -ENOMEM)
+		stop(j, "out of memory");
+	else if (err)
+		stop(j, "a member failed to list its objects");
+	if (step_done(j))
+		list_ours(j);
+}
+
+/* Lists every member's copy at once. */
+static void list_members(struct scrub_job *j)
+{
+	struct scrub_list *sl;
+	unsigned int c;
+
+	j->pending++;		/* until every listing is started */
+	for (c = 1; c < j->n; c++) {
+		sl = &j->lists[c];
+		sl->j = j;
+		sl->copy = c;
+		sl->l = shard_member_list_start(j->d, j->ids[c], j->pool,
+						j->pg, list_done, sl);
+		if (!sl->l) {
+			stop(j, "out of memory");
+			break;
+		}
+		j->pending++;
+	}
+	if (step_done(j))
+		list_ours(j);
 }
 
 /* Comparing one object. */
@@ -495,17 +512,27 @@ static void local_digest_done(void *arg, int err,
 		compare(j);
 }
 
+static void start_digests(struct scrub_job *j);
+
+/* The object cannot be compared now: again shortly, or, after more than
+ * max tries counted in *count, left for the next scrub. */
+static void retry_or_skip(struct scrub_job *j, unsigned int *count,
+			  unsigned int max)
+{
+	if (++*count > max) {
+		j->skipped++;
+		object_done(j);
+	} else {
+		later(j, start_digests);
+	}
+}
+
 static void start_digests(struct scrub_job *j)
 {
 	unsigned int c;
 
 	if (shard_rep_busy(j->d, cur(j))) {
-		if (++j->tries > BUSY_TRIES) {
-			j->skipped++;
-			object_done(j);
-		} else {
-			later(j, start_digests);
-		}
+		retry_or_skip(j, &j->tries, BUSY_TRIES);
 		return;
 	}
 	j->failed = false;
@@ -541,9 +568,12 @@ static void next_object(struct scrub_job *j)
 {
 	uint32_t all = (1U << j->n) - 1;
 
+	/* Equal known versions: equal bytes (a deep scrub reads them to
+	 * find what rotted on a disk). */
 	while (j->at < j->nobjs && !j->deep &&
-	       j->objs[j->at].held == all) {
+	       j->objs[j->at].held == all && j->objs[j->at].same) {
 		j->objects++;
+		j->by_version++;
 		j->at++;
 	}
 	if (j->at == j->nobjs) {
@@ -644,12 +674,7 @@ static void pull_done(struct shard_peer_msg *m, int status, uint64_t epoch)
 	j->d->scrub_watch = NULL;
 	if (j->d->scrub_watch_hit) {
 		/* Older than a change that came in: compare again. */
-		if (++j->redo > MAX_REDO) {
-			j->skipped++;
-			object_done(j);
-		} else {
-			later(j, start_digests);
-		}
+		retry_or_skip(j, &j->redo, MAX_REDO);
 		return;
 	}
 	j->failed = false;
@@ -659,7 +684,7 @@ static void pull_done(struct shard_peer_msg *m, int status, uint64_t epoch)
 			       obj_size(j) - off : SHARD_MAX_IO;
 
 		if (shard_store_write(j->d->store, cur(j), off, len,
-				      j->buf + off, local_write_done, j)) {
+				      j->buf + off, NULL, local_write_done, j)) {
 			j->failed = true;
 			break;
 		}
@@ -681,7 +706,7 @@ static void pull(struct scrub_job *j)
 	uint32_t size = obj_size(j), k;
 
 	if (shard_rep_busy(j->d, cur(j))) {
-		later(j, start_digests);
+		retry_or_skip(j, &j->tries, BUSY_TRIES);
 		return;
 	}
 	free(j->buf);
@@ -822,15 +847,9 @@ static void run_next(struct shardd *d)
 			job_free(j);
 			continue;
 		}
-		j->lbuf = calloc(LIST_ENTRIES, sizeof(*j->lbuf));
-		if (!j->lbuf) {
-			stop(j, "out of memory");
-			continue;
-		}
 		pr_info("%s scrub of pool %u PG %u starts (%u copies)",
 			j->deep ? "deep" : "light", j->pool, j->pg, j->n);
-		j->list_copy = 1;
-		list_next(j);
+		list_members(j);
 	}
 }
 

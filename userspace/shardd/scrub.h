@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Scrub, on a PG's primary. Every object that any member of the PG holds
- * is compared across the copies: a light scrub compares which members
- * hold it, a deep scrub also reads every copy whole (each block checked
- * against its crc32c) and compares the crc32c of their data. A copy
- * that is missing, differs from the others or fails its checksum is
- * counted as an error and repaired from a good copy: pushed from ours,
- * or, when ours is the bad one, read from a member and written here.
- * Each PG's result goes to mapd (pg-scrubbed).
+ * is compared across the copies. A light scrub takes an object that
+ * every copy holds with the same known version (store.h) as the same
+ * there, and compares the others as a deep scrub compares all of them:
+ * it reads every copy whole (each block checked against its crc32c) and
+ * compares the crc32c of their data. A copy that differs from the
+ * others or fails its checksum is counted as an error and repaired from
+ * a good copy: pushed from ours, or, when ours is the bad one, read from
+ * a member and written here. Each PG's result goes to mapd
+ * (pg-scrubbed).
  *
  * Consistency: an object's copies are compared only while no change to
  * it is on its way to the members (rep.c); the digest reads are queued

@@ -17,6 +17,7 @@
 #include "pg_objects.h"
 #include "scrub_copy.h"
 #include "store.h"
+#include "version.h"
 #include "wire.h"
 
 int shard_scrub_list(struct shardd *d, uint32_t pool, uint32_t pg,
@@ -25,6 +26,7 @@ int shard_scrub_list(struct shardd *d, uint32_t pool, uint32_t pg,
 {
 	struct shard_obj from = { .volume = volume, .object = object };
 	struct shard_obj *objs;
+	struct shard_ver ver;
 	uint32_t n = 0;
 	size_t i, nobjs;
 	int ret;
@@ -39,6 +41,9 @@ int shard_scrub_list(struct shardd *d, uint32_t pool, uint32_t pg,
 		out[n].volume = htole64(objs[i].volume);
 		out[n].object = htole64(objs[i].object);
 		out[n].obj_order = objs[i].order;
+		shard_pg_version(d, &objs[i], &ver);
+		out[n].ver.epoch = htole64(ver.epoch);
+		out[n].ver.seq = htole64(ver.seq);
 		n++;
 	}
 	free(objs);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What scrub asks of one copy, ours or a member's (the reply payloads
- * of REP_LIST and REP_DIGEST): the PG's objects in order, and one
- * object's digest read after every change submitted to our store before.
+ * What scrub and backfill ask of one copy, ours or a member's (the reply
+ * payloads of REP_LIST and REP_DIGEST): the PG's objects in order with
+ * their versions, and one object's digest read after every change
+ * submitted to our store before.
  */
 #ifndef SHARDD_SCRUB_COPY_H
 #define SHARDD_SCRUB_COPY_H
@@ -17,8 +18,8 @@ struct shard_digest;
 struct shard_list_entry;
 
 /* Objects of PG pg of pool in (volume, object) order, from (volume,
- * object) on; at most max of them into out. Returns how many, or
- * -ENOMEM. */
+ * object) on, each with our version of it as of now; at most max of them
+ * into out. Returns how many, or -ENOMEM. */
 int shard_scrub_list(struct shardd *d, uint32_t pool, uint32_t pg,
 		     uint64_t volume, uint64_t object,
 		     struct shard_list_entry *out, uint32_t max);

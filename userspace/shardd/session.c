@@ -403,13 +403,14 @@ static void install_map(struct shard_session *s, struct shard_map *map)
 {
 	struct shardd *d = s->d;
 	uint32_t me = shard_store_daemon_id(d->store);
+	struct shard_map *prev = d->map;
 
-	shard_map_inherit(map, d->map);
-	shard_map_free(d->map);
+	shard_map_inherit(map, prev);
 	d->map = map;
 	d->epoch = map->epoch;
 	shard_rep_map_changed(d);
-	shard_backfill_map_changed(d);
+	shard_backfill_map_changed(d, prev);
+	shard_map_free(prev);
 	shard_scrub_map_changed(d);
 	shard_conn_map_changed(d);
 	pr_info("map epoch %" PRIu64 ": %zu daemons, %zu pools; daemon %u is "

@@ -5,7 +5,8 @@
  * Layout (little-endian, 4 KiB aligned regions):
  *
  *   0          superblock (one 4 KiB block, crc protected)
- *   table_off  object table: one 32-byte entry per slot
+ *   table_off  object table: one 64-byte entry per slot (32 bytes and
+ *              no version in format 1)
  *   crc_off    crc table: one 4 KiB page per slot, one u32 per block
  *   data_off   data: slot i holds its object at data_off + (i << 22)
  *
@@ -54,7 +55,7 @@ static uint64_t align_up(uint64_t x, uint64_t a)
 	return (x + a - 1) / a * a;
 }
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+int store_pread(int fd, void *buf, size_t len, uint64_t off)
 {
 	unsigned char *p = buf;
 
@@ -74,7 +75,7 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+int store_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const unsigned char *p = buf;
 
@@ -144,17 +145,55 @@ void store_encode_entry(const struct shard_store *st, uint32_t i,
 {
 	const struct slot *s = &st->slots[i];
 
+	__le32 crc;
+
 	/* A free entry is all zeroes, as format leaves it. */
 	memset(e, 0, sizeof(*e));
-	if (s->used) {
-		e->pool = htole32(s->pool);
-		e->order = s->order;
-		e->flags = ENT_USED;
-		e->volume = htole64(s->volume);
-		e->object = htole64(s->object);
-		e->crc = htole32(shard_crc32c(e,
-					      offsetof(struct ent_disk, crc)));
+	if (!s->used)
+		return;
+	e->pool = htole32(s->pool);
+	e->order = s->order;
+	e->flags = ENT_USED;
+	e->volume = htole64(s->volume);
+	e->object = htole64(s->object);
+	if (st->ent_size == ENT_V1_SIZE) {
+		crc = htole32(shard_crc32c(e, ENT_V1_SIZE - 4));
+		memcpy((unsigned char *)e + ENT_V1_SIZE - 4, &crc, 4);
+		return;
 	}
+	e->ver_epoch = htole64(s->ver.epoch);
+	e->ver_seq = htole64(s->ver.seq);
+	e->crc = htole32(shard_crc32c(e, offsetof(struct ent_disk, crc)));
+}
+
+/* A table entry that is neither free nor usable: NULL if usable. */
+static const char *decode_entry(const struct shard_store *st,
+				const unsigned char *buf, struct slot *s)
+{
+	struct ent_disk e;
+	__le32 crc;
+
+	memset(&e, 0, sizeof(e));
+	memcpy(&e, buf, st->ent_size);
+	if (st->ent_size == ENT_V1_SIZE) {
+		memcpy(&crc, buf + ENT_V1_SIZE - 4, 4);
+		if (le32toh(crc) != shard_crc32c(buf, ENT_V1_SIZE - 4))
+			return "crc";
+		e.ver_epoch = e.ver_seq = 0;
+	} else if (le32toh(e.crc) !=
+		   shard_crc32c(&e, offsetof(struct ent_disk, crc))) {
+		return "crc";
+	}
+	if (!(e.flags & ENT_USED))
+		return "flags";
+	s->used = true;
+	s->pool = le32toh(e.pool);
+	s->order = e.order;
+	s->volume = le64toh(e.volume);
+	s->object = le64toh(e.object);
+	s->ver.epoch = le64toh(e.ver_epoch);
+	s->ver.seq = le64toh(e.ver_seq);
+	return NULL;
 }
 
 uint32_t store_block_crc(const unsigned char *blk)
@@ -219,7 +258,7 @@ bool shard_store_is_blkdev(const struct shard_store *st)
 	return st->blkdev;
 }
 
-static int write_sb(struct shard_store *st)
+int store_write_sb(struct shard_store *st)
 {
 	unsigned char blk[SB_SIZE];
 	int ret;
@@ -228,7 +267,7 @@ static int write_sb(struct shard_store *st)
 					  offsetof(struct sb_disk, crc)));
 	memset(blk, 0, sizeof(blk));
 	memcpy(blk, &st->sb, sizeof(st->sb));
-	ret = pwrite_full(st->fd, blk, sizeof(blk), 0);
+	ret = store_pwrite(st->fd, blk, sizeof(blk), 0);
 	if (!ret && fdatasync(st->fd) < 0)
 		ret = -errno;
 	return ret;
@@ -240,7 +279,7 @@ int shard_store_set_daemon_id(struct shard_store *st, uint32_t id)
 	int ret;
 
 	st->sb.daemon_id = htole32(id);
-	ret = write_sb(st);
+	ret = store_write_sb(st);
 	if (ret) {
 		st->sb.daemon_id = htole32(old);
 		pr_err("store: cannot record daemon id %u: %s", id,
@@ -253,6 +292,8 @@ int shard_store_set_daemon_id(struct shard_store *st, uint32_t id)
 static int plan_layout(struct shard_store *st, uint64_t dev_size)
 {
 	uint64_t per_slot = SLOT_SIZE + CRC_PAGE + sizeof(struct ent_disk);
+
+	st->ent_size = sizeof(struct ent_disk);
 	uint64_t n;
 
 	if (dev_size < SB_SIZE + DATA_ALIGN)
@@ -294,7 +335,7 @@ static int zero_range(int fd, uint64_t off, uint64_t len, bool blkdev)
 	while (len) {
 		size_t n = len > sizeof(zeroes) ? sizeof(zeroes) : len;
 
-		ret = pwrite_full(fd, zeroes, n, off);
+		ret = store_pwrite(fd, zeroes, n, off);
 		if (ret)
 			return ret;
 		off += n;
@@ -339,7 +380,7 @@ static int format(struct shard_store *st, uint64_t dev_size, bool fresh,
 		ret = -errno;
 		goto err;
 	}
-	ret = write_sb(st);
+	ret = store_write_sb(st);
 	if (ret)
 		goto err;
 	pr_info("%s: formatted: %u object slots of %llu KiB, crc table at %"
@@ -361,14 +402,16 @@ static int check_sb(struct shard_store *st, uint64_t dev_size,
 		pr_err("%s: superblock crc mismatch", path);
 		return -EUCLEAN;
 	}
-	if (le32toh(sb->version) != SB_VERSION) {
-		pr_err("%s: store format version %u, this shardd knows %u",
+	if (le32toh(sb->version) != SB_VERSION && le32toh(sb->version) != 1) {
+		pr_err("%s: store format version %u, this shardd knows 1 to %u",
 		       path, le32toh(sb->version), SB_VERSION);
 		return -EPROTONOSUPPORT;
 	}
+	st->ent_size = le32toh(sb->version) == 1 ? ENT_V1_SIZE :
+		       sizeof(struct ent_disk);
 	if (le32toh(sb->slot_order) != SHARD_STORE_SLOT_ORDER || !n ||
 	    le64toh(sb->table_off) != SB_SIZE ||
-	    le64toh(sb->crc_off) < SB_SIZE + n * sizeof(struct ent_disk) ||
+	    le64toh(sb->crc_off) < SB_SIZE + n * st->ent_size ||
 	    le64toh(sb->data_off) < le64toh(sb->crc_off) + n * CRC_PAGE) {
 		pr_err("%s: superblock geometry is inconsistent", path);
 		return -EUCLEAN;
@@ -392,10 +435,12 @@ static bool all_zero(const void *buf, size_t len)
 static int load_table(struct shard_store *st, const char *path)
 {
 	enum { CHUNK = 1024 };
-	struct ent_disk ents[CHUNK];
+	unsigned char *ents = malloc(CHUNK * sizeof(struct ent_disk));
 	uint32_t i, j, n, bad = 0;
 	int ret;
 
+	if (!ents)
+		return -ENOMEM;
 	for (i = st->nslots; i-- > 0;)
 		st->slots[i].next = NONE;
 	for (i = 0; i < st->nbuckets; i++)
@@ -403,38 +448,32 @@ static int load_table(struct shard_store *st, const char *path)
 
 	for (i = 0; i < st->nslots; i += n) {
 		n = st->nslots - i < CHUNK ? st->nslots - i : CHUNK;
-		ret = pread_full(st->fd, ents, n * sizeof(ents[0]),
-				 st->table_off + (uint64_t)i * sizeof(ents[0]));
+		ret = store_pread(st->fd, ents, (size_t)n * st->ent_size,
+				  store_entry_pos(st, i));
 		if (ret) {
 			pr_err("%s: cannot read the object table: %s", path,
 			       strerror(-ret));
+			free(ents);
 			return ret;
 		}
 		for (j = 0; j < n; j++) {
-			const struct ent_disk *e = &ents[j];
-			struct slot *s = &st->slots[i + j];
+			const unsigned char *e = ents + (size_t)j * st->ent_size;
 
-			if (all_zero(e, sizeof(*e)))
+			if (all_zero(e, st->ent_size))
 				continue;
-			if (le32toh(e->crc) !=
-			    shard_crc32c(e, offsetof(struct ent_disk, crc)) ||
-			    !(e->flags & ENT_USED)) {
-				/* Neither free nor usable: keep it out of
-				 * both so its data is not reused. */
+			/* Neither free nor usable: keep it out of both so
+			 * its data is not reused. */
+			if (decode_entry(st, e, &st->slots[i + j])) {
+				st->slots[i + j].lost = true;
 				bad++;
-				continue;
-			}
-			s->used = true;
-			s->pool = le32toh(e->pool);
-			s->order = e->order;
-			s->volume = le64toh(e->volume);
-			s->object = le64toh(e->object);
-			store_hash_insert(st, i + j);
+			} else
+				store_hash_insert(st, i + j);
 		}
 	}
+	free(ents);
 	/* Free slots popped lowest first, which keeps a new store compact. */
 	for (i = st->nslots; i-- > 0;)
-		if (!st->slots[i].used)
+		if (!st->slots[i].used && !st->slots[i].lost)
 			st->free[st->nfree++] = i;
 	if (bad)
 		pr_err("%s: %u object table entries failed their crc and are "
@@ -552,7 +591,7 @@ int shard_store_open(struct shard_store **out,
 
 	memset(blk, 0, sizeof(blk));
 	if (dev_size >= SB_SIZE) {
-		ret = pread_full(st->fd, blk, sizeof(blk), 0);
+		ret = store_pread(st->fd, blk, sizeof(blk), 0);
 		if (ret) {
 			pr_err("%s: cannot read the superblock: %s",
 			       opts->path, strerror(-ret));
@@ -592,6 +631,8 @@ int shard_store_open(struct shard_store **out,
 		goto err_mem;
 	}
 	ret = load_table(st, opts->path);
+	if (!ret)
+		ret = store_ver_open(st, opts->boot_id_path, opts->path);
 	if (ret)
 		goto err_mem;
 	open_data_fd(st, opts);
@@ -619,7 +660,7 @@ int shard_store_close(struct shard_store *st)
 
 	if (!st)
 		return 0;
-	ret = shard_store_flush(st);
+	ret = store_ver_close(st);
 	if (st->dfd != st->fd)
 		close(st->dfd);
 	close(st->fd);

@@ -25,6 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "version.h"
+
 /* Objects up to this size; each object takes one slot of this size. */
 #define SHARD_STORE_SLOT_ORDER	22
 
@@ -43,6 +45,7 @@ struct shard_store_opts {
 	bool force_format;	/* format even if the store holds data */
 	bool direct;		/* O_DIRECT data on a regular file (tests);
 				 * block devices always try it */
+	const char *boot_id_path;	/* tests; NULL: the kernel's */
 };
 
 struct io_uring;
@@ -64,17 +67,34 @@ void shard_store_set_ring(struct shard_store *st, struct io_uring *ring);
  * must stay valid until done. Buffers aligned to 4 KiB with 4 KiB
  * aligned offset and length go to the disk as they are; anything else
  * is copied through a bounce buffer (and read-modify-written).
+ *
+ * A write or zero that succeeds records ver as the object's version
+ * (NULL: the object keeps its version; a new one has none). One that
+ * fails leaves the version as it was, or unknown once data was touched.
  */
 int shard_store_read(struct shard_store *st, const struct shard_obj *obj,
 		     uint32_t off, uint32_t len, void *buf,
 		     shard_store_done_fn done, void *arg);
 int shard_store_write(struct shard_store *st, const struct shard_obj *obj,
 		      uint32_t off, uint32_t len, const void *buf,
-		      shard_store_done_fn done, void *arg);
-/* DISCARD and WRITE_ZEROES: the range reads as zeroes afterwards. */
+		      const struct shard_ver *ver, shard_store_done_fn done,
+		      void *arg);
+/* DISCARD and WRITE_ZEROES: the range reads as zeroes afterwards. An
+ * object left all zeroes is dropped, version and all. */
 int shard_store_zero(struct shard_store *st, const struct shard_obj *obj,
-		     uint32_t off, uint32_t len, shard_store_done_fn done,
-		     void *arg);
+		     uint32_t off, uint32_t len, const struct shard_ver *ver,
+		     shard_store_done_fn done, void *arg);
+
+/*
+ * The object's version as of the last operation on it that finished
+ * (called from a read's done callback: the version of the bytes read).
+ * False when the store does not hold the object.
+ */
+bool shard_store_version(const struct shard_store *st,
+			 const struct shard_obj *o, struct shard_ver *out);
+/* A sequence number for a new change's version, never handed out
+ * before by this store (it survives restarts). */
+uint64_t shard_store_next_seq(struct shard_store *st);
 
 /*
  * Calls fn for every object of pool the store holds (any order), including

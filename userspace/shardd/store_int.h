@@ -17,7 +17,9 @@
 #include "store.h"
 
 #define SB_MAGIC		0x4f54534452414853ULL	/* "SHARDSTO" */
-#define SB_VERSION		1
+/* 1: 32-byte table entries without versions (still opened; their
+ * versions live in memory only). 2: 64-byte entries with versions. */
+#define SB_VERSION		2
 #define SB_SIZE			4096U
 #define SLOT_SIZE		(1ULL << SHARD_STORE_SLOT_ORDER)
 #define BLOCKS_PER_SLOT		(SLOT_SIZE / SHARD_BLOCK_SIZE)
@@ -38,11 +40,19 @@ struct sb_disk {
 	__le64 data_off;
 	__le64 created;
 	__u8 uuid[16];
-	__u8 reserved[40];
+	/* Since the last open: the kernel's boot id then, and whether the
+	 * store was closed since (store_ver.c). */
+	__u8 boot_id[16];
+	__le64 seq_gen;		/* sequence numbers' high half, per open */
+	__le32 sb_flags;	/* SB_CLEAN */
+	__u8 reserved[12];
 	__le32 pad;
 	__le32 crc;		/* of everything above */
 };
 
+#define SB_CLEAN		0x01
+
+/* Version 2; version 1 ends after object, with reserved1 and crc. */
 struct ent_disk {
 	__le32 pool;
 	__u8 order;
@@ -50,12 +60,16 @@ struct ent_disk {
 	__le16 reserved0;
 	__le64 volume;
 	__le64 object;
-	__le32 reserved1;
-	__le32 crc;		/* of the first 28 bytes */
+	__le64 ver_epoch;
+	__le64 ver_seq;
+	__u8 reserved1[20];
+	__le32 crc;		/* of everything above */
 };
 
+#define ENT_V1_SIZE		32U
+
 static_assert(sizeof(struct sb_disk) == 128, "superblock size");
-static_assert(sizeof(struct ent_disk) == 32, "table entry size");
+static_assert(sizeof(struct ent_disk) == 64, "table entry size");
 
 struct slot {
 	uint64_t volume;
@@ -64,6 +78,8 @@ struct slot {
 	uint32_t next;		/* hash chain */
 	uint8_t order;
 	bool used;
+	bool lost;		/* its entry is unreadable: never reused */
+	struct shard_ver ver;
 };
 
 struct shard_store {
@@ -71,7 +87,9 @@ struct shard_store {
 	bool blkdev;
 	struct sb_disk sb;
 	uint32_t nslots;
+	uint32_t ent_size;	/* of a table entry: by format version */
 	uint64_t table_off, crc_off, data_off;
+	uint64_t seq_next;	/* shard_store_next_seq */
 
 	struct slot *slots;
 	uint32_t *buckets;	/* heads of the hash chains */
@@ -108,16 +126,29 @@ static inline uint64_t store_data_pos(const struct shard_store *st,
 static inline uint64_t store_entry_pos(const struct shard_store *st,
 				       uint32_t slot)
 {
-	return st->table_off + (uint64_t)slot * sizeof(struct ent_disk);
+	return st->table_off + (uint64_t)slot * st->ent_size;
 }
 
 /* store.c: the object table in memory. */
 uint32_t store_lookup(const struct shard_store *st, const struct shard_obj *o);
 void store_hash_insert(struct shard_store *st, uint32_t slot);
 void store_hash_remove(struct shard_store *st, uint32_t slot);
-/* The on-disk form of a slot's table entry (all zeroes when free). */
+/* The on-disk form of a slot's table entry (all zeroes when free):
+ * st->ent_size bytes of e. */
 void store_encode_entry(const struct shard_store *st, uint32_t slot,
 			struct ent_disk *e);
+int store_pread(int fd, void *buf, size_t len, uint64_t off);
+int store_pwrite(int fd, const void *buf, size_t len, uint64_t off);
+int store_write_sb(struct shard_store *st);
+
+/*
+ * store_ver.c: whether the versions on disk can be trusted, decided
+ * when the store opens (after the table is loaded: it clears untrusted
+ * versions, on disk too), and the clean mark at close.
+ */
+int store_ver_open(struct shard_store *st, const char *boot_id_path,
+		   const char *path);
+int store_ver_close(struct shard_store *st);
 /* The crc table's encoding of a block: 0 means zeroes. */
 uint32_t store_block_crc(const unsigned char *blk);
 

@@ -13,9 +13,11 @@
  *   write: [table entry of a new slot] -> crc entries (only when the
  *          first or last block is partial) -> the partial first/last
  *          block (read-modify-write) -> data and crc entries together
+ *          -> [table entry with the new version]
  *   zero:  crc entries -> partial first/last block -> those blocks, crc
  *          entries (0 for whole blocks) and a hole punch together ->
- *          the slot's whole crc page -> free the slot if it is all zero
+ *          the slot's whole crc page -> free the slot if it is all zero,
+ *          else [table entry with the new version]
  *
  * Operations on one object are serialized by store_order.c, so a phase
  * may read crc entries and blocks without anyone changing them under
@@ -50,6 +52,7 @@ enum phase {
 	P_STORE,	/* write, zero: data blocks, crc entries, punch */
 	P_FREECHK,	/* zero: the slot's whole crc page */
 	P_FREE,		/* zero: the emptied slot's table entry */
+	P_VER,		/* write, zero: the entry with the new version */
 	P_DONE,
 };
 
@@ -73,6 +76,8 @@ struct shard_store_op {
 	struct shard_obj o;
 	uint32_t off, len;
 	unsigned char *ubuf;		/* the caller's */
+	struct shard_ver ver;		/* recorded when set_ver */
+	bool set_ver;
 	shard_store_done_fn done;
 	void *arg;
 
@@ -231,9 +236,10 @@ static void start_alloc(struct shard_store_op *op)
 	/* A freed slot left its crc page zeroed, so the object reads as
 	 * zeroes; only the table entry needs writing. */
 	op->fresh = true;
+	s->ver.epoch = s->ver.seq = 0;
 	store_encode_entry(st, i, &op->ent);
 	op->phase = P_ALLOC;
-	op_write(op, st->fd, &op->ent, sizeof(op->ent),
+	op_write(op, st->fd, &op->ent, st->ent_size,
 		 store_entry_pos(st, i), op_alloc_done);
 }
 
@@ -345,6 +351,35 @@ static bool rmw_ok(struct shard_store_op *op)
 	return true;
 }
 
+/*
+ * From here until the new version is recorded the object's bytes match
+ * no version: if the operation fails, it stays that way (in memory; the
+ * entry on disk keeps the old one, which a copy elsewhere also had only
+ * if that copy missed this change too).
+ */
+static void data_touched(struct shard_store_op *op)
+{
+	struct slot *s = &op->st->slots[op->slot];
+
+	if (op->set_ver)
+		s->ver.epoch = s->ver.seq = 0;
+}
+
+/* Records the change's version in the object's table entry. */
+static void write_version(struct shard_store_op *op)
+{
+	struct shard_store *st = op->st;
+
+	op->phase = P_DONE;
+	if (!op->set_ver)
+		return;
+	st->slots[op->slot].ver = op->ver;
+	store_encode_entry(st, op->slot, &op->ent);
+	op->phase = P_VER;
+	op_write(op, st->fd, &op->ent, st->ent_size,
+		 store_entry_pos(st, op->slot), NULL);
+}
+
 static void write_store(struct shard_store_op *op)
 {
 	struct shard_store *st = op->st;
@@ -357,6 +392,7 @@ static void write_store(struct shard_store_op *op)
 	for (i = 0; i < op->n; i++)
 		op->crc[op->b0 + i] =
 			htole32(store_block_crc(op->data + (size_t)i * BLK));
+	data_touched(op);
 	op->phase = P_STORE;
 	op_write(op, st->dfd, op->data, op->n * BLK,
 		 store_data_pos(st, op->slot, op->b0), NULL);
@@ -384,6 +420,7 @@ static void zero_store(struct shard_store_op *op)
 		memset(op->edge[1], 0, end % BLK);
 	if (w1 > w0)
 		memset(&op->crc[w0], 0, (size_t)(w1 - w0) * 4);
+	data_touched(op);
 	op->phase = P_STORE;
 	for (i = 0; i < 2; i++) {
 		uint32_t blk = edge_blk(op, i);
@@ -417,15 +454,17 @@ static void zero_free(struct shard_store_op *op)
 	struct shard_store *st = op->st;
 	uint32_t i;
 
-	op->phase = P_DONE;
 	for (i = 0; i < BLOCKS_PER_SLOT; i++)
-		if (op->crc[i])
+		if (op->crc[i]) {
+			write_version(op);
 			return;
+		}
+	op->phase = P_DONE;
 	store_hash_remove(st, op->slot);
 	st->slots[op->slot].used = false;
 	store_encode_entry(st, op->slot, &op->ent);
 	op->phase = P_FREE;
-	op_write(op, st->fd, &op->ent, sizeof(op->ent),
+	op_write(op, st->fd, &op->ent, st->ent_size,
 		 store_entry_pos(st, op->slot), op_free_done);
 }
 
@@ -460,12 +499,13 @@ static void op_step(struct shard_store_op *op)
 		if (op->kind == K_ZERO)
 			zero_free_check(op);
 		else
-			op->phase = P_DONE;
+			write_version(op);
 		break;
 	case P_FREECHK:
 		zero_free(op);
 		break;
 	case P_FREE:
+	case P_VER:
 	case P_DONE:
 		op->phase = P_DONE;
 		break;
@@ -524,7 +564,8 @@ static void op_run(struct shard_store_op *op)
 
 static int op_submit(struct shard_store *st, enum kind kind,
 		     const struct shard_obj *o, uint32_t off, uint32_t len,
-		     const void *buf, shard_store_done_fn done, void *arg)
+		     const void *buf, const struct shard_ver *ver,
+		     shard_store_done_fn done, void *arg)
 {
 	struct shard_store_op *op;
 	uint32_t end = off + len;
@@ -550,6 +591,10 @@ static int op_submit(struct shard_store *st, enum kind kind,
 	op->ubuf = (unsigned char *)buf;	/* written only by reads */
 	op->done = done;
 	op->arg = arg;
+	if (ver) {
+		op->ver = *ver;
+		op->set_ver = true;
+	}
 	if (len) {
 		op->b0 = off / BLK;
 		op->n = (end - 1) / BLK - op->b0 + 1;
@@ -585,19 +630,20 @@ int shard_store_read(struct shard_store *st, const struct shard_obj *o,
 		     uint32_t off, uint32_t len, void *buf,
 		     shard_store_done_fn done, void *arg)
 {
-	return op_submit(st, K_READ, o, off, len, buf, done, arg);
+	return op_submit(st, K_READ, o, off, len, buf, NULL, done, arg);
 }
 
 int shard_store_write(struct shard_store *st, const struct shard_obj *o,
 		      uint32_t off, uint32_t len, const void *buf,
-		      shard_store_done_fn done, void *arg)
+		      const struct shard_ver *ver, shard_store_done_fn done,
+		      void *arg)
 {
-	return op_submit(st, K_WRITE, o, off, len, buf, done, arg);
+	return op_submit(st, K_WRITE, o, off, len, buf, ver, done, arg);
 }
 
 int shard_store_zero(struct shard_store *st, const struct shard_obj *o,
-		     uint32_t off, uint32_t len, shard_store_done_fn done,
-		     void *arg)
+		     uint32_t off, uint32_t len, const struct shard_ver *ver,
+		     shard_store_done_fn done, void *arg)
 {
-	return op_submit(st, K_ZERO, o, off, len, NULL, done, arg);
+	return op_submit(st, K_ZERO, o, off, len, NULL, ver, done, arg);
 }

@@ -2,7 +2,8 @@
 /*
  * Scrubs in shard-mapd: "pg-scrub" and "pool-scrub" queue requests, the
  * heartbeat reply hands each to its PG's primary once, "pg-scrubbed"
- * records the outcome, and pg-ls, pool-ls and status show it.
+ * records the outcome, and pg-ls, pool-ls and status show it. Cluster
+ * mode, with the records in etcd: scrub_etcd_test.c.
  */
 #include <linux/shard.h>
 #include <time.h>
@@ -468,20 +469,6 @@ TEST_F(scrub, bad_input)
 	EXPECT_FALSE(state_has(m, "2.1", "inconsistent"));
 	EXPECT_EQ(0u, handed(m, 1, NULL, NULL) + handed(m, 2, NULL, NULL) +
 		      handed(m, 3, NULL, NULL));
-}
-
-TEST_F(scrub, cluster_mode_refused)
-{
-	struct mapd *m = &self->m;
-
-	setup(_metadata, m);
-	/* Only the flag is looked at before the refusal: a stand-in
-	 * pointer, put back before anything else could use it. */
-	m->cl = (struct mapd_cluster *)&self->fk;
-	EXPECT_ERROR(m, REQ({"cmd":"pg-scrub","pgid":"2.1"}), "pg-scrub: not supported in cluster mode yet");
-	EXPECT_ERROR(m, REQ({"cmd":"pool-scrub","pool":"r3"}), "pool-scrub: not supported in cluster mode yet");
-	EXPECT_ERROR(m, REQ({"cmd":"pg-scrubbed","pool":2,"pg":1,"from":1,"deep":true,"complete":false}), "pg-scrubbed: not supported in cluster mode yet");
-	m->cl = NULL;
 }
 
 TEST_HARNESS_MAIN

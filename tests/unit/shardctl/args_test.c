@@ -626,9 +626,9 @@ TEST(status_text)
 	EXPECT_NE(NULL, strstr(out, "HOST   DAEMONS  UP  CAPACITY\n"
 				    "node1  1        1   2 GiB\n"
 				    "node2  1        0   1 GiB\n")) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "DAEMON  DOMAIN        ADDRESS         CLASS  CAPACITY  USED   STATE  IN   PGS  PRIMARIES  CONNECTED\n"
-				    "1       node1/r1/dc1  10.0.0.1:7410   ssd    2 GiB     1 MiB  up     in   12   6          2\n"
-				    "2       node2/-/dc1   [fd00::2]:7411  hdd    1 GiB     0 B    down   out  0    0          -\n"))
+	EXPECT_NE(NULL, strstr(out, "DAEMON  DOMAIN        ADDRESS         CLASS  CAPACITY  USED   STATE  IN   PGS  PRIMARIES  RECOVERY  CONNECTED\n"
+				    "1       node1/r1/dc1  10.0.0.1:7410   ssd    2 GiB     1 MiB  up     in   12   6          -         2\n"
+				    "2       node2/-/dc1   [fd00::2]:7411  hdd    1 GiB     0 B    down   out  0    0          -         -\n"))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "fast  1   3       2    128  ssd    rack  4        1 GiB   4.3%       120 active+clean, 8 down\n"))
 		TH_LOG("%s", out);
@@ -651,6 +651,121 @@ TEST(status_text)
 	out = printed(status_print, NULL);
 	EXPECT_NE(NULL, strstr(out, "epoch: 0\nkernel: ?\n"));
 	free(out);
+}
+
+/* status's one line about recovery, from the reply's "recovery". */
+static char *recovery_line(const char *rec)
+{
+	char text[512];
+	json_t *reply;
+	char *out;
+
+	snprintf(text, sizeof(text),
+		 "{\"mode\":\"embedded\",\"epoch\":1,\"kernel\":{\"state\":\"disabled\"},"
+		 "\"recovery\":%s,\"hosts\":{},\"daemons\":[],\"pools\":[],\"devices\":[]}",
+		 rec);
+	reply = json_loads(text, 0, NULL);
+	out = printed(status_print, reply);
+	json_decref(reply);
+	return out;
+}
+
+TEST(status_recovery_text)
+{
+	static const char *const cases[][2] = {
+		{ "{\"objects\":12,\"bytes\":50331648,\"rate\":21076377,\"eta\":3,\"copied\":1288490189}",
+		  "kernel: disabled\nrecovery: 12 objects, 48 MiB to go at 20.1 MiB/s, about 3 s left (1.2 GiB copied)\n\n" },
+		{ "{\"objects\":0,\"bytes\":0,\"rate\":0,\"eta\":null,\"copied\":1288490189}",
+		  "kernel: disabled\nrecovery: idle (1.2 GiB copied)\n\n" },
+		/* Idle, and it still copies what it had in hand. */
+		{ "{\"objects\":0,\"bytes\":0,\"rate\":5000,\"eta\":null,\"copied\":0}",
+		  "recovery: idle (0 B copied)\n" },
+		/* Not copying now: no eta. */
+		{ "{\"objects\":1,\"bytes\":4096,\"rate\":0,\"eta\":null,\"copied\":0}",
+		  "recovery: 1 object, 4 KiB to go at 0 B/s (0 B copied)\n" },
+		{ "{\"objects\":900,\"bytes\":107374182400,\"rate\":19884107,\"eta\":5400,\"copied\":512}",
+		  "recovery: 900 objects, 100 GiB to go at 19.0 MiB/s, about 90 min left (512 B copied)\n" },
+		{ "{\"objects\":9,\"bytes\":9,\"rate\":1,\"eta\":9000,\"copied\":0}",
+		  ", about 2.5 h left (" },
+		{ "{\"objects\":9,\"bytes\":9,\"rate\":1,\"eta\":200000,\"copied\":0}",
+		  ", about 2.3 days left (" },
+		{ "{\"objects\":9,\"bytes\":9,\"rate\":1,\"eta\":119,\"copied\":0}",
+		  ", about 119 s left (" },
+		/* Odd types do not crash it. */
+		{ "{\"objects\":\"x\",\"bytes\":[],\"eta\":\"soon\"}",
+		  "recovery: idle (0 B copied)\n" },
+		{ "{\"objects\":-3,\"bytes\":-1,\"rate\":-1,\"copied\":-1}",
+		  "recovery: idle (0 B copied)\n" },
+		{ "{\"objects\":2,\"bytes\":-1,\"rate\":-1,\"eta\":-5,\"copied\":-1}",
+		  "recovery: 2 objects, 0 B to go at 0 B/s (0 B copied)\n" },
+	};
+	size_t i;
+	char *out;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = recovery_line(cases[i][0]);
+		EXPECT_NE(NULL, strstr(out, cases[i][1]))
+			TH_LOG("%s -> %s", cases[i][0], out);
+		free(out);
+	}
+	/* Not an object (or a mapd that predates it): no line. */
+	out = recovery_line("7");
+	EXPECT_EQ(NULL, strstr(out, "recovery"));
+	EXPECT_NE(NULL, strstr(out, "kernel: disabled\n\n"));
+	free(out);
+	out = recovery_line("null");
+	EXPECT_EQ(NULL, strstr(out, "recovery"));
+	free(out);
+}
+
+/* daemon ls's table of these daemons. */
+static void print_ls_table(json_t *reply)
+{
+	print_daemon_table(json_object_get(reply, "daemons"), false);
+}
+
+TEST(daemon_ls_recovery_column)
+{
+	static const char *const cases[][2] = {
+		{ "\"recovery\":{\"objects\":12,\"bytes\":50331648,\"rate\":21076377,\"copied\":1288490189}",
+		  "  12 obj/48 MiB\n" },
+		{ "\"recovery\":{\"objects\":1,\"bytes\":4096,\"rate\":0,\"copied\":0}",
+		  "  1 obj/4 KiB\n" },
+		/* Done, it copied: nothing left to show. */
+		{ "\"recovery\":{\"objects\":0,\"bytes\":0,\"rate\":9,\"copied\":1288490189}",
+		  "  -\n" },
+		/* A mapd that predates it. */
+		{ "\"in\":true", "  -\n" },
+		/* Odd types do not crash it. */
+		{ "\"recovery\":7", "  -\n" },
+		{ "\"recovery\":{\"objects\":\"x\",\"bytes\":[]}", "  -\n" },
+		{ "\"recovery\":{\"objects\":-3,\"bytes\":-1}", "  -\n" },
+		{ "\"recovery\":{\"objects\":2,\"bytes\":-1}", "  2 obj/0 B\n" },
+		{ "\"recovery\":{\"objects\":-2,\"bytes\":1024}", "  0 obj/1 KiB\n" },
+		{ "\"recovery\":{\"objects\":9223372036854775807,\"bytes\":9223372036854775807}",
+		  "  9223372036854775807 obj/8.0 EiB\n" },
+	};
+	char text[512];
+	json_t *reply;
+	size_t i;
+	char *out;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "{\"daemons\":[{\"id\":1,\"host\":\"node1\",\"addr\":\"10.0.0.1\",\"port\":7410,"
+			 "\"capacity\":1073741824,\"used\":0,\"class\":\"ssd\",\"up\":true,"
+			 "\"pgs\":3,\"primaries\":1,%s}]}", cases[i][0]);
+		reply = json_loads(text, 0, NULL);
+		ASSERT_NE(NULL, reply) TH_LOG("%s", text);
+		out = printed(print_ls_table, reply);
+		EXPECT_NE(NULL, strstr(out, "  PRIMARIES  RECOVERY\n1       node1  "))
+			TH_LOG("%s", out);
+		EXPECT_NE(NULL, strstr(out, cases[i][1]))
+			TH_LOG("%s -> %s", cases[i][0], out);
+		EXPECT_EQ(NULL, strstr(out, "CONNECTED"));
+		free(out);
+		json_decref(reply);
+	}
 }
 
 TEST(scrub_text)

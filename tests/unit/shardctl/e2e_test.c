@@ -219,7 +219,7 @@ TEST_F(e2e, daemon_register)
 
 	ASSERT_EQ(0, CTL("status"));
 	EXPECT_NE(NULL, strstr(out, "epoch: 2\n"));
-	EXPECT_NE(NULL, strstr(out, "1       node1   127.0.0.1:7410  ssd    100 GiB   0 B   up     in  128  128        -\n"))
+	EXPECT_NE(NULL, strstr(out, "1       node1   127.0.0.1:7410  ssd    100 GiB   0 B   up     in  128  128        -         -\n"))
 		TH_LOG("%s", out);
 }
 
@@ -405,7 +405,7 @@ TEST_F(e2e, daemons)
 	ASSERT_EQ(3, register_daemon(self->sock, "node3", NULL, "hdd", 7412));
 
 	ASSERT_EQ(0, CTL("daemon ls"));
-	EXPECT_NE(NULL, strstr(out, "DAEMON  DOMAIN    ADDRESS         CLASS  CAPACITY  USED  STATE  IN  PGS  PRIMARIES\n"
+	EXPECT_NE(NULL, strstr(out, "DAEMON  DOMAIN    ADDRESS         CLASS  CAPACITY  USED  STATE  IN  PGS  PRIMARIES  RECOVERY\n"
 				    "1       node1/r1  127.0.0.1:7410  ssd    100 GiB   0 B   up     in  "))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "\n3       node3     127.0.0.1:7412  hdd    100 GiB   0 B   up     in  "));
@@ -420,9 +420,11 @@ TEST_F(e2e, daemons)
 	EXPECT_TRUE(json_is_false(json_object_get(d, "in")));
 	EXPECT_TRUE(json_is_true(json_object_get(d, "up")));
 	EXPECT_EQ(0, json_integer_value(json_object_get(d, "pgs")));
+	/* Never reported any recovery: no such field. */
+	EXPECT_EQ(NULL, json_object_get(d, "recovery"));
 	json_decref(j);
 	ASSERT_EQ(0, CTL("daemon ls"));
-	EXPECT_NE(NULL, strstr(out, "\n2       node2/r2  127.0.0.1:7411  ssd    100 GiB   0 B   up     out  0    0\n"))
+	EXPECT_NE(NULL, strstr(out, "\n2       node2/r2  127.0.0.1:7411  ssd    100 GiB   0 B   up     out  0    0          -\n"))
 		TH_LOG("%s", out);
 	ASSERT_EQ(0, CTL("daemon in 2"));
 	ASSERT_EQ(0, CTL("daemon ls --json"));
@@ -542,12 +544,13 @@ TEST_F(e2e, pgs_map_and_status)
 	/* status: hosts, daemons with their domain, pools with PG states. */
 	ASSERT_EQ(0, CTL("status"));
 	EXPECT_EQ(0, strncmp(out, "mode: embedded\nepoch: ", 22)) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "kernel: disabled\n\n"
+	EXPECT_NE(NULL, strstr(out, "kernel: disabled\n"
+				    "recovery: idle (0 B copied)\n\n"
 				    "HOST   DAEMONS  UP  CAPACITY\n"
 				    "node1  1        1   100 GiB\n"
 				    "node2  1        1   100 GiB\n"
 				    "node3  1        1   100 GiB\n\n"
-				    "DAEMON  DOMAIN    ADDRESS         CLASS  CAPACITY  USED  STATE  IN  PGS  PRIMARIES  CONNECTED\n"
+				    "DAEMON  DOMAIN    ADDRESS         CLASS  CAPACITY  USED  STATE  IN  PGS  PRIMARIES  RECOVERY  CONNECTED\n"
 				    "1       node1/r1  127.0.0.1:7410  ssd    100 GiB   0 B   up     in  "))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "\nrep      2   2       2    8    any    host  0        "));
@@ -568,8 +571,156 @@ TEST_F(e2e, pgs_map_and_status)
 	/* A daemon out: its PGs move, and status says so. */
 	ASSERT_EQ(0, CTL("daemon out 3"));
 	ASSERT_EQ(0, CTL("status"));
-	EXPECT_NE(NULL, strstr(out, "\n3       node3/r2  127.0.0.1:7412  hdd    100 GiB   0 B   up     out  0    0          -\n"))
+	EXPECT_NE(NULL, strstr(out, "\n3       node3/r2  127.0.0.1:7412  hdd    100 GiB   0 B   up     out  0    0          -         -\n"))
 		TH_LOG("%s", out);
+}
+
+/* A heartbeat of daemon 1 on its session fd with this recovery. */
+static bool recovery_beat(int fd, long long objects, long long bytes,
+			  long long copied)
+{
+	json_t *req, *reply = NULL;
+	bool ok;
+
+	req = json_pack("{s:s, s:i, s:i, s:{s:I, s:I, s:I}}",
+			"cmd", "daemon-heartbeat", "id", 1, "epoch", 1,
+			"recovery", "objects", (json_int_t)objects,
+			"bytes", (json_int_t)bytes, "copied", (json_int_t)copied);
+	ok = !jl_call(fd, req, &reply) &&
+	     json_is_true(json_object_get(reply, "ok"));
+	json_decref(reply);
+	json_decref(req);
+	return ok;
+}
+
+/* Daemon 1's session, as shardd keeps it: the fd, or -1. */
+static int daemon_session(const char *sock)
+{
+	json_t *req, *reply = NULL;
+	int fd = jl_connect(sock);
+
+	if (fd < 0)
+		return -1;
+	req = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s}",
+			"cmd", "daemon-register", "addr", "127.0.0.1",
+			"port", 7410, "capacity", (json_int_t)100 << 30,
+			"class", "ssd", "host", "node1");
+	if (jl_call(fd, req, &reply) ||
+	    json_integer_value(json_object_get(reply, "id")) != 1) {
+		close(fd);
+		fd = -1;
+	}
+	json_decref(reply);
+	json_decref(req);
+	return fd;
+}
+
+TEST_F(e2e, recovery_in_status)
+{
+	char out[OUTLEN], err[OUTLEN];
+	json_t *j, *rec;
+	int fd;
+
+	fd = daemon_session(self->sock);
+	ASSERT_GE(fd, 0);
+
+	/* One report: what is left, no rate yet. */
+	ASSERT_TRUE(recovery_beat(fd, 12, 48 << 20, 1288490189));
+	ASSERT_EQ(0, CTL("status")) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(out, "kernel: disabled\n"
+				    "recovery: 12 objects, 48 MiB to go at 0 B/s (1.2 GiB copied)\n\n"))
+		TH_LOG("%s", out);
+
+	/* 20 MiB copied half a second later: a rate and an eta. */
+	usleep(500000);
+	ASSERT_TRUE(recovery_beat(fd, 7, 28 << 20, 1288490189 + (20 << 20)));
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_NE(NULL, strstr(out, "\nrecovery: 7 objects, 28 MiB to go at "))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, " s left (1.2 GiB copied)\n\n")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("status --json"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	rec = json_object_get(j, "recovery");
+	EXPECT_EQ(5, json_object_size(rec));
+	EXPECT_EQ(7, json_integer_value(json_object_get(rec, "objects")));
+	EXPECT_EQ(28 << 20, json_integer_value(json_object_get(rec, "bytes")));
+	EXPECT_LT(0, json_integer_value(json_object_get(rec, "rate")));
+	/* 20 MiB in half a second at least. */
+	EXPECT_GE(40 << 20, json_integer_value(json_object_get(rec, "rate")));
+	EXPECT_LE(1, json_integer_value(json_object_get(rec, "eta")));
+	EXPECT_EQ(1288490189 + (20 << 20),
+		  json_integer_value(json_object_get(rec, "copied")));
+	json_decref(j);
+
+	/* Done. */
+	ASSERT_TRUE(recovery_beat(fd, 0, 0, 1288490189 + (100 << 20)));
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_NE(NULL, strstr(out, "\nrecovery: idle (1.3 GiB copied)\n\n"))
+		TH_LOG("%s", out);
+	/* A bad report is refused and changes nothing. */
+	EXPECT_FALSE(recovery_beat(fd, -1, 0, 0));
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_NE(NULL, strstr(out, "\nrecovery: idle (1.3 GiB copied)\n\n"));
+	close(fd);
+}
+
+TEST_F(e2e, recovery_in_daemon_ls)
+{
+	char out[OUTLEN], err[OUTLEN];
+	json_t *j, *rec;
+	int fd;
+
+	fd = daemon_session(self->sock);
+	ASSERT_GE(fd, 0);
+	/* Nothing reported yet: "-", and no field in the reply. */
+	ASSERT_TRUE(recovery_beat(fd, 0, 0, 0));
+	ASSERT_EQ(0, CTL("daemon ls")) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(out, "  PRIMARIES  RECOVERY\n1       node1 "))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "  -\n")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("--json daemon ls"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, json_object_get(daemon_by_id(json_object_get(j, "daemons"), 1),
+					 "recovery"));
+	json_decref(j);
+
+	/* Copying: what is left, in the table and in the reply. */
+	ASSERT_TRUE(recovery_beat(fd, 12, 48 << 20, 1 << 20));
+	ASSERT_EQ(0, CTL("daemon ls"));
+	EXPECT_NE(NULL, strstr(out, "  PRIMARIES  RECOVERY\n"));
+	EXPECT_NE(NULL, strstr(out, "  12 obj/48 MiB\n")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("daemon ls --json"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	rec = json_object_get(daemon_by_id(json_object_get(j, "daemons"), 1),
+			      "recovery");
+	EXPECT_EQ(4, json_object_size(rec)) TH_LOG("%s", out);
+	EXPECT_EQ(12, json_integer_value(json_object_get(rec, "objects")));
+	EXPECT_EQ(48 << 20, json_integer_value(json_object_get(rec, "bytes")));
+	/* 1 MiB since the report before. */
+	EXPECT_LT(0, json_integer_value(json_object_get(rec, "rate")));
+	EXPECT_EQ(1 << 20, json_integer_value(json_object_get(rec, "copied")));
+	json_decref(j);
+	/* status's daemon table has the column too, before CONNECTED. */
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_NE(NULL, strstr(out, "  PRIMARIES  RECOVERY       CONNECTED\n"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "  12 obj/48 MiB  -\n")) TH_LOG("%s", out);
+
+	/* Done: "-" again, the reply still says what it copied. */
+	ASSERT_TRUE(recovery_beat(fd, 0, 0, 5 << 20));
+	ASSERT_EQ(0, CTL("daemon ls"));
+	EXPECT_EQ(NULL, strstr(out, " obj/")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("--json daemon ls"));
+	j = parsed(out);
+	rec = json_object_get(daemon_by_id(json_object_get(j, "daemons"), 1),
+			      "recovery");
+	EXPECT_EQ(0, json_integer_value(json_object_get(rec, "objects")));
+	EXPECT_EQ(5 << 20, json_integer_value(json_object_get(rec, "copied")));
+	json_decref(j);
+	close(fd);
 }
 
 /* One raw request on a connection of its own; the reply or NULL. */
@@ -774,7 +925,7 @@ TEST_F(e2e, client_blocklist)
 	EXPECT_EQ(1, CTL("client unblocklist 10.0.0.6"));
 	EXPECT_STREQ("shardctl: 10.0.0.6 is not blocklisted\n", err);
 	EXPECT_EQ(1, CTL("client"));
-	EXPECT_STREQ("shardctl: missing client command (one of: blocklist, unblocklist, ls)\n", err);
+	EXPECT_STREQ("shardctl: missing client command (one of: blocklist, unblocklist, ls, auto-fence)\n", err);
 	EXPECT_EQ(1, CTL("client frob"));
 	EXPECT_STREQ("shardctl: unknown command 'client frob' (see 'shardctl help')\n", err);
 

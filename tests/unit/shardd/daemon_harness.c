@@ -212,16 +212,30 @@ int recv_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-int send_req(int fd, struct shard_req_h *h, const void *payload)
+uint32_t rep_flags_out, rep_flags_in;
+
+int send_req_ver(int fd, struct shard_req_h *h, const void *payload,
+		 const struct shard_ver *ver)
 {
-	unsigned char hdr[SHARD_HDR_SIZE];
+	unsigned char hdr[SHARD_HDR_SIZE + sizeof(struct shard_rep_ext)];
+	size_t n = SHARD_HDR_SIZE;
 
 	if (payload)
 		h->data_crc = shard_crc32c(payload, h->len);
 	shard_req_encode(hdr, h);
-	if (send_all(fd, hdr, sizeof(hdr)))
+	if (shard_op_has_rep_ext(h->opcode)) {
+		shard_rep_ext_encode(hdr + n, ver ? ver->epoch : 0,
+				     ver ? ver->seq : 0, rep_flags_out);
+		n += sizeof(struct shard_rep_ext);
+	}
+	if (send_all(fd, hdr, n))
 		return -1;
 	return payload ? send_all(fd, payload, h->len) : 0;
+}
+
+int send_req(int fd, struct shard_req_h *h, const void *payload)
+{
+	return send_req_ver(fd, h, payload, NULL);
 }
 
 /* Reads one reply and its payload (into buf, at most cap bytes);
@@ -536,18 +550,33 @@ uint64_t object_in(bool even_pg)
 }
 
 /* A peer's side of the wire, for the replication tests. */
-int peer_recv_req(int fd, struct shard_req_h *h, void *buf)
+int peer_recv_req_ver(int fd, struct shard_req_h *h, void *buf,
+		      struct shard_ver *ver)
 {
-	unsigned char hdr[SHARD_HDR_SIZE];
+	unsigned char hdr[SHARD_HDR_SIZE], ext[sizeof(struct shard_rep_ext)];
+	struct shard_ver v = { 0, 0 };
 	const char *why;
 
 	if (!readable(fd, 5000) || recv_all(fd, hdr, sizeof(hdr)) ||
-	    shard_req_decode(hdr, h, &why) ||
-	    (shard_op_has_req_payload(h->opcode) &&
+	    shard_req_decode(hdr, h, &why))
+		return -1;
+	rep_flags_in = 0;
+	if (shard_op_has_rep_ext(h->opcode) &&
+	    (recv_all(fd, ext, sizeof(ext)) ||
+	     shard_rep_ext_decode(ext, &v.epoch, &v.seq, &rep_flags_in)))
+		return -1;
+	if (ver)
+		*ver = v;
+	if ((shard_op_has_req_payload(h->opcode) &&
 	     (recv_all(fd, buf, h->len) ||
 	      shard_crc32c(buf, h->len) != h->data_crc)))
 		return -1;
 	return 0;
+}
+
+int peer_recv_req(int fd, struct shard_req_h *h, void *buf)
+{
+	return peer_recv_req_ver(fd, h, buf, NULL);
 }
 
 int peer_reply(int fd, const struct shard_req_h *h,

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "version.h"
 #include "wire.h"
 
 /* A shardd process and the temporary directory it works in. */
@@ -122,8 +123,14 @@ int send_all(int fd, const void *buf, size_t len);
 /* Exactly len bytes, or -1 (on close or the receive timeout). */
 int recv_all(int fd, void *buf, size_t len);
 /* Encodes and sends a request, with h->len bytes of payload if not NULL
- * (setting h->data_crc). */
+ * (setting h->data_crc); REP_WRITE and REP_ZERO with the unknown
+ * version. */
 int send_req(int fd, struct shard_req_h *h, const void *payload);
+/* The same, REP_WRITE and REP_ZERO with version *ver (NULL: unknown)
+ * and the flags in rep_flags_out. */
+extern uint32_t rep_flags_out;
+int send_req_ver(int fd, struct shard_req_h *h, const void *payload,
+		 const struct shard_ver *ver);
 /* Reads one reply and its payload (into buf, at most cap bytes);
  * returns the status or -1 on a broken reply. */
 int recv_reply(int fd, struct shard_reply_h *rh, void *buf, size_t cap);
@@ -216,6 +223,11 @@ int peer_accept(int lfd);
 /* Reads one request as a peer (waiting up to 5 s), with its payload
  * into buf, its crc checked. */
 int peer_recv_req(int fd, struct shard_req_h *h, void *buf);
+/* The same, with the version a REP_WRITE or REP_ZERO carries in *ver
+ * (all zeroes for other opcodes) and its flags in rep_flags_in. */
+extern uint32_t rep_flags_in;
+int peer_recv_req_ver(int fd, struct shard_req_h *h, void *buf,
+		      struct shard_ver *ver);
 /* Answers h with status at epoch; to a PEER_HELLO, as daemon 8. */
 int peer_reply(int fd, const struct shard_req_h *h, unsigned int status,
 	       uint64_t epoch);

@@ -502,7 +502,9 @@ TEST(bad_arguments)
 		"--scrub-interval -1", "--scrub-interval 1d",
 		"--deep-scrub-interval 999999999999", "--recovery-mbps x",
 		"--recovery-mbps 1000001", "--recovery-pushes 0",
-		"--recovery-pushes 65",
+		"--recovery-pushes 65", "--recovery-share 0",
+		"--recovery-share 101", "--recovery-share x",
+		"--recovery-share -1",
 	};
 	size_t i;
 

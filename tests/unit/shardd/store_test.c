@@ -14,97 +14,8 @@
 #include "log.h"
 #include "ring.h"
 #include "store.h"
+#include "store_harness.h"
 #include "kselftest_harness.h"
-
-#define STORE_SIZE	(32ULL << 20)	/* 7 object slots */
-#define OBJ4M(n)	{ .pool = 1, .volume = 5, .object = (n), .order = 22 }
-
-/*
- * The store runs its operations on an io_uring; these tests drive one of
- * their own. st_read() and friends wait for one operation; the
- * concurrency tests submit many and then run the ring until all are
- * done.
- */
-static struct io_uring ring;
-
-static int ring_setup(void)
-{
-	return io_uring_queue_init(64, &ring, 0);
-}
-
-struct res {
-	int err;
-	bool done;
-	unsigned int seq;	/* completion order */
-};
-
-static unsigned int completions;
-
-static void on_done(void *arg, int err)
-{
-	struct res *r = arg;
-
-	r->err = err;
-	r->done = true;
-	r->seq = completions++;
-}
-
-/* Runs the ring until r completes; ret is what the submit returned. */
-static int wait_for(int ret, struct res *r)
-{
-	if (ret)
-		return ret;
-	while (!r->done) {
-		if (io_uring_submit_and_wait(&ring, 1) < 0)
-			return -EIO;
-		shard_ring_dispatch(&ring);
-	}
-	return r->err;
-}
-
-static int st_read(struct shard_store *st, const struct shard_obj *o,
-		   uint32_t off, uint32_t len, void *buf)
-{
-	struct res r = { 0 };
-
-	return wait_for(shard_store_read(st, o, off, len, buf, on_done, &r),
-			&r);
-}
-
-static int st_write(struct shard_store *st, const struct shard_obj *o,
-		    uint32_t off, uint32_t len, const void *buf)
-{
-	struct res r = { 0 };
-
-	return wait_for(shard_store_write(st, o, off, len, buf, on_done, &r),
-			&r);
-}
-
-static int st_zero(struct shard_store *st, const struct shard_obj *o,
-		   uint32_t off, uint32_t len)
-{
-	struct res r = { 0 };
-
-	return wait_for(shard_store_zero(st, o, off, len, on_done, &r), &r);
-}
-
-static void fill(unsigned char *buf, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 9) + 1);
-}
-
-static bool is_zero(const unsigned char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i])
-			return false;
-	return true;
-}
 
 FIXTURE(store) {
 	char dir[64];
@@ -422,15 +333,16 @@ TEST_F(store, concurrent_same_and_other_objects)
 		p.object = 100 + (k);					\
 		/* 0 and 2 overlap by half: the later one must win. */	\
 		ASSERT_EQ(0, shard_store_write(self->st, &p, (j) * 32768, 65536, \
-					       odata[k][j], on_done, &rs[n])); \
+					       odata[k][j], NULL, on_done, \
+					       &rs[n]));			\
 		n++;							\
 	} while (0)
 
-	SAME(shard_store_write(self->st, &o, 0, 4096, A, on_done, &rs[n]));
+	SAME(shard_store_write(self->st, &o, 0, 4096, A, NULL, on_done, &rs[n]));
 	OTHER(0, 0);
 	SAME(shard_store_read(self->st, &o, 0, 4096, r1, on_done, &rs[n]));
 	OTHER(1, 0);
-	SAME(shard_store_write(self->st, &o, 0, 4096, B, on_done, &rs[n]));
+	SAME(shard_store_write(self->st, &o, 0, 4096, B, NULL, on_done, &rs[n]));
 	OTHER(2, 0);
 	OTHER(3, 0);
 	SAME(shard_store_read(self->st, &o, 0, 4096, r2, on_done, &rs[n]));
@@ -438,14 +350,14 @@ TEST_F(store, concurrent_same_and_other_objects)
 	for (i = 0; i < 8; i++) {
 		fill(sec[i], 512, 30 + i);
 		SAME(shard_store_write(self->st, &o, 4096 + i * 512, 512, sec[i],
-				       on_done, &rs[n]));
+				       NULL, on_done, &rs[n]));
 		if (i < NOBJ)
 			OTHER(i, 1);
 	}
 	SAME(shard_store_read(self->st, &o, 4096, 4096, r3, on_done, &rs[n]));
 	for (i = 0; i < NOBJ; i++)
 		OTHER(i, 2);
-	SAME(shard_store_zero(self->st, &o, 0, 512, on_done, &rs[n]));
+	SAME(shard_store_zero(self->st, &o, 0, 512, NULL, on_done, &rs[n]));
 	SAME(shard_store_read(self->st, &o, 0, 8192, r4, on_done, &rs[n]));
 #undef SAME
 #undef OTHER
@@ -490,7 +402,7 @@ TEST_F(store, rmw_back_to_back)
 	/* Reverse order, with a read after the fourth. */
 	for (i = 7; i >= 0; i--) {
 		ASSERT_EQ(0, shard_store_write(self->st, &o, 8192 + i * 512, 512,
-					       src + i * 512, on_done,
+					       src + i * 512, NULL, on_done,
 					       &rs[n]));
 		n++;
 		if (i == 4) {

@@ -12,11 +12,13 @@
 #     daemons go down within grace + a few seconds (about 2 s: the kernel
 #     reports them unreachable through h1's mapd), a two-copy pool's
 #     primaries move off h3, the single-copy pool's PGs on h3 are down and
-#     their I/O waits; h3 comes back and the reader finishes clean; the
-#     two-copy pool's volume is backfilled onto h3's daemons again (every
-#     p2 PG active+clean) and verifies;
+#     their I/O waits; once h3's mapd's lease ran out the leader fences
+#     h3 (its address on the blocklist, as h3's fence); h3 comes back
+#     rebooted (a new boot id) and the fence is lifted, and the reader
+#     finishes clean; the two-copy pool's volume is backfilled onto h3's
+#     daemons again (every p2 PG active+clean) and verifies;
 #  4. the leader's host h2 dies: a new leader, whose map (h2 down) reaches
-#     the kernel; h2 comes back;
+#     the kernel, fences h2; h2 comes back rebooted, unfenced;
 #  5. a daemon joins under random writes: a new epoch reaches the kernel,
 #     nothing is lost (PGs stay where their data is), the two-copy
 #     pool's data is backfilled onto it where placement says, and all
@@ -26,9 +28,11 @@
 #  7. a network partition: h3 is cut off from h1 and h2 (blackhole routes)
 #     and runs on; its daemons are marked down, writes go on elsewhere
 #     (size 3, min_size 2), and a write sent to h3's daemon with the old
-#     map is never acknowledged; healed, h3's daemons are backfilled,
-#     every PG of that pool is active+clean with three copies, and all of
-#     it verifies.
+#     map is never acknowledged; h3 is fenced; healed, h3's daemons are
+#     backfilled, every PG of that pool is active+clean with three copies;
+#     h3 came back with the same boot id (it did not reboot), so it stays
+#     fenced, and status says what to do: the test unblocklists it by
+#     hand; and all of it verifies.
 # Times are measured on the guest's uptime clock from the stamped logs
 # and the kernel's epochs (not from polling, which is slow under TCG) and
 # printed as TAP comments.
@@ -194,6 +198,37 @@ etcd_leader_h1() {
 		ktap_diag "could not move etcd's leader to h1 (it is on $(_cluster_etcd_leader))"
 }
 
+# fenced H SINCE: the leader fenced H (dead: its mapd's lease ran out),
+# its daemons' address on every mapd's blocklist; diag how long after
+# SINCE (the leader's log line).
+fenced() {
+	local h=$1 ip t l
+	ip=$(_cluster_ip "$h")
+	_cluster_wait h1 $((SHARD_CLUSTER_GRACE + 20)) "any(f['host'] == '$h' and f['addrs'] == ['$ip'] for f in j['fences']) and '$ip' in q('client ls')['blocklist'] and '$ip' in q('map-show')['map']['blocklist']" >/dev/null || {
+		ktap_diag "$h not fenced: fences $(_cluster_get h1 "j['fences']"), blocklist $(_cluster_get h1 "j['blocklist']" client ls)"
+		return 1
+	}
+	# The first leader's line since SINCE, whichever host led.
+	t=$(for l in h1 h2 h3; do _cluster_log_time $l mapd "host $h is dead" "$2"; done |
+		sort -n | head -1)
+	if [ -n "$t" ]; then
+		ktap_diag "$h fenced ($ip): $(_cluster_secs "$2" "$t") s after the kill or cut"
+	else
+		ktap_diag "$h fenced ($ip); no leader logged it"
+	fi
+}
+
+# unfenced H SINCE: H's fence is gone from h1's view and the map.
+unfenced() {
+	local h=$1 ip t1
+	ip=$(_cluster_ip "$h")
+	t1=$(_cluster_wait h1 30 "not any(f['host'] == '$h' for f in j['fences']) and '$ip' not in q('client ls')['blocklist'] and '$ip' not in q('map-show')['map']['blocklist']") || {
+		ktap_diag "$h still fenced: $(_cluster_get h1 "j['fences']")"
+		return 1
+	}
+	ktap_diag "$h unfenced: $(_cluster_secs "$2" "$t1") s after"
+}
+
 # --- 1 ----------------------------------------------------------------------
 t_cluster_up() {
 	local h
@@ -280,6 +315,9 @@ t_host_loss() {
 	kill -0 $fpid 2>/dev/null ||
 		{ ktap_diag "the reader ended while h3 was down"; rc=1; }
 	ktap_diag "held/inflight while h3 is down: $(_cluster_get h1 "[(d['held'], d['inflight']) for d in j['devices']]")"
+	# Declared dead (its mapd's lease ran out): the leader fences its
+	# clients' address, its daemons'.
+	fenced h3 "$t0" || rc=1
 
 	_cluster_mark "restart h3"
 	t0=$(_cluster_now)
@@ -287,6 +325,8 @@ t_host_loss() {
 	t1=$(_cluster_wait h1 60 "all(up(i) for i in ids('h3'))") ||
 		{ ktap_diag "h3's daemons not up again"; rc=1; }
 	[ -n "$t1" ] && ktap_diag "h3 restarted -> its daemons up in h1's status: $(_cluster_secs "$t0" "$t1") s"
+	# Restarted, it rebooted (a new boot id): the fence goes.
+	unfenced h3 "$t0" || rc=1
 	fio_wait $fpid reader
 	fio_check reader $? || rc=1
 	# p2 keeps two copies: h3's daemons are backfilled (the leader adds
@@ -332,11 +372,15 @@ t_leader_loss() {
 	t1=$(pushed_time $((e0 + 1)) "$t0")
 	ktap_diag "kill -9 h2 -> its daemons down in the kernel's map (epoch $((e0 + 1))): $(_cluster_secs "$t0" "${t1:-$t0}") s"
 	at_most "${t1:+$(_cluster_secs "$t0" "$t1")}" $((SHARD_CLUSTER_GRACE + 10)) "h2's daemons down in the kernel" || rc=1
+	# The new leader fenced the old one's host.
+	fenced h2 "$t0" || rc=1
 
 	_cluster_mark "restart h2"
+	t0=$(_cluster_now)
 	_cluster_start_host h2
 	_cluster_wait h1 60 "$(all_up 6)" >/dev/null ||
 		{ ktap_diag "h2's daemons not up again"; rc=1; }
+	unfenced h2 "$t0" || rc=1
 	wait_kernel_in_step 15 || rc=1
 	return $rc
 }
@@ -407,7 +451,7 @@ ktap_test add-daemon-under-load t_add_daemon
 
 # --- 6 ----------------------------------------------------------------------
 t_etcd_down() {
-	local h t0 t1 rc=0
+	local h t0 t1 f rc=0
 	_cluster_mark "stop all etcd members"
 	t0=$(_cluster_now)
 	for h in h1 h2 h3; do
@@ -434,6 +478,10 @@ t_etcd_down() {
 	[ -n "$t1" ] && ktap_diag "etcd restarted -> ok in every mapd's status: $(_cluster_secs "$t0" "$t1") s"
 	_cluster_wait h1 30 "$(all_up 7) and j['leader'] is not None" >/dev/null || rc=1
 	wait_kernel_in_step 15 || rc=1
+	# A mapd whose lease ran out while etcd was away is fenced as dead:
+	# not expected (etcd renews every lease when it elects a leader).
+	f=$(_cluster_get h1 "' '.join(f['host'] for f in j['fences'])")
+	[ -z "$f" ] || ktap_diag "fenced after the etcd outage: $f"
 	return $rc
 }
 ktap_test etcd-unreachable t_etcd_down
@@ -532,6 +580,7 @@ t_partition() {
 	else
 		ktap_diag "h3's daemon did not answer the old client's write while cut off"
 	fi
+	fenced h3 "$t0" || rc=1
 	_cluster_mark "heal h3"
 	t0=$(_cluster_now)
 	partition h3 del || { ktap_diag "cannot heal the partition"; rc=1; }
@@ -545,6 +594,22 @@ t_partition() {
 	t1=$(_cluster_wait h1 120 "all(up(i) for i in ids('h3')) and len(j['pgs']) == 16 and all(p['state'] == 'active+clean' and len([x for x in p['acting'] if x is not None]) == 3 for p in j['pgs'])" pg ls p3) ||
 		{ ktap_diag "p3 not active+clean with three members after healing: $(_cluster_get h1 "', '.join('%d %s' % (n, s) for s, n in sorted(__import__('collections').Counter(p['state'] for p in j['pgs']).items()))" pg ls p3)"; rc=1; }
 	[ -n "$t1" ] && ktap_diag "healed -> p3 active+clean, three copies: $(_cluster_secs "$t0" "$t1") s"
+	# Back with the same boot id: its kernel may still hold writes, so
+	# the fence stays and status says what to do; a person lifts it.
+	_cluster_wait h1 30 "'h3' in j['mapds'] and any(f['host'] == 'h3' and f['state'] == 'back' and f['addrs'] == ['$(_cluster_ip h3)'] for f in j['fences'])" >/dev/null ||
+		{ ktap_diag "h3 not fenced after healing: $(_cluster_get h1 "j['fences']")"; rc=1; }
+	_cluster_ctl h1 status >"$SHARD_T/status-fenced.txt" 2>&1
+	if grep -q "h3 is back without a reboot" "$SHARD_T/status-fenced.txt" &&
+	   grep -q "shardctl client unblocklist" "$SHARD_T/status-fenced.txt"; then
+		ktap_diag "status: $(grep -A3 '^fenced: host h3' "$SHARD_T/status-fenced.txt" | paste -sd'|')"
+	else
+		ktap_diag "status does not say that h3 stays fenced: $(head -8 "$SHARD_T/status-fenced.txt" | paste -sd'|')"
+		rc=1
+	fi
+	grep -q "host h3 is back with the boot id it was fenced with" "$SHARD_T"/h*/mapd.log ||
+		{ ktap_diag "no leader said that h3 stays fenced"; rc=1; }
+	_cluster_ctl h1 client unblocklist "$(_cluster_ip h3)" >/dev/null || rc=1
+	unfenced h3 "$t0" || rc=1
 	wait_kernel_in_step 15 || rc=1
 	# Both regions read back as fio wrote them.
 	run_fio verify3-written --filename="$dev3" --rw=randwrite --bs=16k \

@@ -20,10 +20,15 @@
 #     from another member's copy;
 #  6b. a deep scrub (shardctl pg deep-scrub) of that PG and of one whose
 #     member's copy is damaged repairs both, and a second finds nothing;
-#  6c. a fourth daemon joins, and the daemon that is primary of most
+#  6c. a member misses one 64 KiB write while it is down: when it is
+#     back, the backfills compare versions and copy that one object
+#     only, and a deep scrub of its PG finds the copies equal;
+#  6d. a fourth daemon joins, and the daemon that is primary of most
 #     objects is marked out: its copies are rebuilt on the others (every
 #     PG active+clean with three members, none of them the daemon out),
-#     the volume verifies, and the amount copied is printed;
+#     the volume verifies, and the amount copied is printed, with
+#     shardctl status's recovery line as the rebuild runs; after it,
+#     status's recovery reports bytes copied (a test of its own);
 #  7. fencing: with the host's address blocklisted a write from it waits
 #     (its connections are closed, its HELLO refused); once unblocklisted
 #     the write completes and reads back;
@@ -222,23 +227,25 @@ def cmd_primary_at():
 
 def cmd_store_pos():
     """VOL OFFSET STORE: where the byte at OFFSET of VOL lies in the
-    store file STORE (userspace/shardd/store_int.h: superblock, then a
-    32-byte entry per slot, data at data_off + slot << slot_order)."""
+    store file STORE (userspace/shardd/store_int.h: superblock, then an
+    entry per slot, 64 bytes (32 in format 1), data at data_off + slot <<
+    slot_order)."""
     import struct
     v = volume(ARGS[0])
     off, path = int(ARGS[1]), ARGS[2]
     obj = off >> v["obj_order"]
     with open(path, "rb") as f:
         sb = f.read(128)
-        (magic, _, _, _, order, nslots, table, _, data) = struct.unpack_from(
+        (magic, fmt, _, _, order, nslots, table, _, data) = struct.unpack_from(
             "<QIIQIIQQQ", sb)
         if magic != 0x4f54534452414853:
             raise RuntimeError("%s: not a shard store" % path)
+        esize = 32 if fmt == 1 else 64
         f.seek(table)
-        tbl = f.read(nslots * 32)
+        tbl = f.read(nslots * esize)
     for slot in range(nslots):
         pool, _, flags, _, vol, o = struct.unpack_from("<IBBHQQ", tbl,
-                                                       slot * 32)
+                                                       slot * esize)
         if flags & 1 and vol == v["id"] and o == obj:
             print(data + (slot << order) + (off & ((1 << v["obj_order"]) - 1)))
             return 0
@@ -273,9 +280,34 @@ def cmd_wait_clean():
         time.sleep(0.3)
 
 
+def cmd_recovery():
+    """show|check [FILE]: status's recovery (from FILE, a saved --json
+    status, or asked now) and the bytes copied per daemon; check fails
+    unless the daemons' copied sum to more than 0, and to status's own."""
+    if len(ARGS) > 1:
+        with open(ARGS[1]) as f:
+            s = json.load(f)
+    else:
+        s = q("status")
+    r = s.get("recovery")
+    per = {d["id"]: (d.get("recovery") or {}).get("copied", 0)
+           for d in s.get("daemons", [])}
+    total = sum(per.values())
+    print("# status --json recovery: %s" % json.dumps(r, sort_keys=True))
+    print("# copied per daemon: %s; %d bytes in all" % (
+        ", ".join("%d: %d" % (i, per[i]) for i in sorted(per)), total))
+    if ARGS[0] != "check":
+        return 0
+    if total <= 0 or not isinstance(r, dict) or r.get("copied") != total:
+        print("# expected copied > 0, the same in status's recovery")
+        return 1
+    return 0
+
+
 sys.exit({"victim": cmd_victim, "wait-clean": cmd_wait_clean, "primary-at": cmd_primary_at,
           "store-pos": cmd_store_pos, "object-of": cmd_object_of,
-          "wait": cmd_wait, "pgs": cmd_pgs, "absent": cmd_absent}[CMD]())
+          "wait": cmd_wait, "pgs": cmd_pgs, "absent": cmd_absent,
+          "recovery": cmd_recovery}[CMD]())
 EOF
 rep() {
 	"$PY" "$SHARD_T/rep.py" "$SHARD_BIN/tools/shardctl/shardctl" \
@@ -356,7 +388,7 @@ ack_reads_back() {
 		<(head -c $(($2 << 16)) "$SHARD_T/pattern")
 }
 
-ktap_plan 10
+ktap_plan 12
 
 _shardctl pool create "$POOL" --size 3 --min-size 2 --failure-domain daemon \
 	>/dev/null || _die "pool create failed"
@@ -596,6 +628,55 @@ t_deep_scrub() {
 }
 ktap_test deep-scrub-finds-and-repairs t_deep_scrub
 
+# A member back after missing one change catches up by versions: of all
+# the objects its PGs hold, only the changed one is copied.
+t_delta_recovery() {
+	local off=$((60 << 20)) prim pg pgn who wport wname bo bm copied n try rc=0
+	read -r prim _ pg < <(rep primary-at ack "$off")
+	pgn=$((16#${pg#*.}))	# the daemons log PG numbers in decimal
+	read -r who wport _ < <(rep victim data "$prim")
+	wname=$(name_of_port "$wport")
+	read -r bo _ bm _ < <(backfill_totals)
+	ktap_diag "kill -9 $wname (daemon $who), a member of PG $pg"
+	_shard_kill "$wname" 9
+	rep wait "$who" down 30 || { diag_state "daemon $who still mapped"; return 1; }
+	ack_write "$off" 1 "$SHARD_T/dd-delta.err" ||
+		{ ktap_diag "write failed: $(cat "$SHARD_T/dd-delta.err")"; return 1; }
+	_shard_daemon "$wname"
+	rep wait-clean 3 "$clean_wait" ||
+		{ diag_state "daemon $who did not rejoin every PG"; return 1; }
+	copied=$(backfill_totals "$bo" "$bm")
+	ktap_diag "daemon $who back after missing one write: $copied copied"
+	grep -h "backfill of .* to daemon $who .*done:" "$SHARD_T"/d*.log |
+		tail -3 | sed 's/^/# /'
+	case $copied in
+	"1 objects, 4 MiB") ;;
+	*) ktap_diag "expected exactly the changed object to be copied"; rc=1 ;;
+	esac
+	# The primary may still be taking the last map in: a scrub that
+	# stops because the members changed is asked for again.
+	for try in 1 2 3; do
+		n=$(cat "$SHARD_T"/d*.log | grep -c "deep scrub of pool .* PG $pgn \(done\|stopped\)")
+		_shardctl pg deep-scrub "$pg" >/dev/null ||
+			{ ktap_diag "pg deep-scrub $pg failed"; return 1; }
+		_wait_for "[ \$(cat '$SHARD_T'/d*.log | grep -c 'deep scrub of pool .* PG $pgn \(done\|stopped\)') -gt $n ]" 60 ||
+			{ ktap_diag "the deep scrub of PG $pg did not end"; rc=1; break; }
+		grep -h "deep scrub of pool .* PG $pgn \(done\|stopped\)" "$SHARD_T"/d*.log |
+			tail -1 | sed 's/^/# /'
+		grep -h "deep scrub of pool .* PG $pgn \(done\|stopped\)" "$SHARD_T"/d*.log |
+			tail -1 | grep -q ' done:' && break
+		sleep 1
+	done
+	grep -h "deep scrub of pool .* PG $pgn done" "$SHARD_T"/d*.log |
+		tail -1 | grep -q ' 0 errors, 0 repaired' ||
+		{ ktap_diag "the copies of PG $pg differ"; rc=1; }
+	ack_reads_back "$off" 1 >/dev/null ||
+		{ ktap_diag "the object does not read back"; rc=1; }
+	[ $rc = 0 ] || diag_state "delta recovery"
+	return $rc
+}
+ktap_test member-back-copies-only-what-changed t_delta_recovery
+
 # Random 4 KiB reads of the data volume for 4 s, and their IOPS.
 iops_job() {
 	fio --name=iops --filename="$dev" --ioengine=libaio --direct=1 \
@@ -628,7 +709,15 @@ t_out_rebuild() {
 	_shardctl daemon out "$out" >/dev/null ||
 		{ ktap_diag "daemon out $out failed"; return 1; }
 	iops_job fio-iops-recovery.log
+	# Right after the IOPS window, not in it: what status says of the
+	# rebuild (read once it is over; the rebuild may be done by now).
+	_shardctl status >"$SHARD_T/status-rebuild.txt" 2>&1
+	_shardctl --json status >"$SHARD_T/status-rebuild.json" 2>&1
 	ktap_diag "random 4k reads: $(iops_of fio-iops-idle.log) IOPS idle, $(iops_of fio-iops-recovery.log) during the rebuild ($(backfill_totals "$bo" "$bm") copied by its end)"
+	ktap_diag "status during the rebuild: $(grep -m1 '^recovery:' "$SHARD_T/status-rebuild.txt" ||
+		head -c 300 "$SHARD_T/status-rebuild.txt")"
+	rep recovery show "$SHARD_T/status-rebuild.json" ||
+		ktap_diag "status --json during the rebuild: $(head -c 300 "$SHARD_T/status-rebuild.json")"
 	rep wait-clean 3 "$clean_wait" ||
 		{ diag_state "daemon $out's PGs were not rebuilt"; rc=1; }
 	rep absent "$out" || rc=1
@@ -638,6 +727,14 @@ t_out_rebuild() {
 	return $rc
 }
 ktap_test out-daemon-rebuilt-elsewhere t_out_rebuild
+
+# After the rebuild, status's recovery has what the daemons copied as
+# primaries of PGs being backfilled: more than 0 bytes in all.
+t_status_recovery() {
+	ktap_diag "status after the rebuild: $(_shardctl status 2>&1 | grep -m1 '^recovery:')"
+	rep recovery check
+}
+ktap_test status-recovery-reports-copied t_status_recovery
 
 # Fencing: with this host's address blocklisted, the daemons close the
 # kernel's connections and refuse its HELLO, so a write neither completes
