@@ -243,8 +243,7 @@ static void job_reported(struct bf_job *j)
 	double s;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	s = (double)(t.tv_sec - j->t0.tv_sec) +
-	    (double)(t.tv_nsec - j->t0.tv_nsec) / 1e9;
+	s = secs(&j->t0, &t);
 	j->reported = true;
 	/* Peering finds nothing to copy almost always: quiet then. */
 	if (j->sync && !j->done_objs && !j->only_there) {
@@ -439,9 +438,8 @@ static bool may_send(struct shardd *d, uint64_t bytes)
 		return true;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (d->bf_budget_at.tv_sec || d->bf_budget_at.tv_nsec)
-		d->bf_budget += ((double)(now.tv_sec - d->bf_budget_at.tv_sec) +
-				 (double)(now.tv_nsec - d->bf_budget_at.tv_nsec) /
-				 1e9) * (double)d->recovery_bps;
+		d->bf_budget += secs(&d->bf_budget_at, &now) *
+				(double)d->recovery_bps;
 	else
 		d->bf_budget = (double)bytes;
 	d->bf_budget_at = now;

@@ -125,6 +125,22 @@ static json_t *etcd_json(FIXTURE_DATA(cfence) *self, const char *what)
 }
 
 /* Mapd c's keys say its daemon's address and boot id. */
+/*
+ * Whether the leader has recorded c's death (hosts/c "dead"). Until it
+ * has, a fence lifted by hand may be put back by its next pass: the
+ * blocklist entry and the mark are two etcd writes (see the closing
+ * note of this work; recording handled deaths in the config, with the
+ * fence, would close that window).
+ */
+static bool marked_dead(FIXTURE_DATA(cfence) *self)
+{
+	json_t *h = etcd_json(self, "hosts/c");
+	bool dead = json_is_true(json_object_get(h, "dead"));
+
+	json_decref(h);
+	return dead;
+}
+
 static bool published(FIXTURE_DATA(cfence) *self, const char *boot)
 {
 	json_t *m = etcd_json(self, "mapds/c"), *h = etcd_json(self, "hosts/c");
@@ -396,6 +412,7 @@ TEST_F_TIMEOUT(cfence, hand_made_entries_stay, 120)
 	ASSERT_LE(0, WAIT_FOR(10000, published(self, "boot-c2")));
 	mapd_proc_kill(&self->m[C]);
 	ASSERT_LE(0, WAIT_FOR(DEATH_MS, fenced_by(&self->m[A], ADDR_C, "c")));
+	ASSERT_LE(0, WAIT_FOR(5000, marked_dead(self)));
 	ASSERT_TRUE(req_ok(&self->m[B], "{\"cmd\":\"client-blocklist\",\"addr\":\"" ADDR_C "\"}"));
 	ASSERT_LE(0, WAIT_FOR(5000, fenced_by(&self->m[A], ADDR_C, "")));
 	ASSERT_EQ(0, start(self, C, "boot-c3"));
@@ -407,6 +424,7 @@ TEST_F_TIMEOUT(cfence, hand_made_entries_stay, 120)
 	ASSERT_TRUE(req_ok(&self->m[A], "{\"cmd\":\"client-unblocklist\",\"addr\":\"" ADDR_C "\"}"));
 	mapd_proc_kill(&self->m[C]);
 	ASSERT_LE(0, WAIT_FOR(DEATH_MS, fenced_by(&self->m[A], ADDR_C, "c")));
+	ASSERT_LE(0, WAIT_FOR(5000, marked_dead(self)));
 	ASSERT_TRUE(req_ok(&self->m[B], "{\"cmd\":\"client-unblocklist\",\"addr\":\"" ADDR_C "\"}"));
 	EXPECT_TRUE(HOLDS_FOR(4000, !listed(&self->m[A], ADDR_C)));
 	EXPECT_TRUE(map_past(&self->m[A], 0, BY_HAND, true));

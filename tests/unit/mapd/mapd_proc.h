@@ -180,20 +180,25 @@ uint32_t mapd_register_daemon(struct hb_set *h, const struct mapd_proc *p,
 /* Daemon id as mapd p sees it: 1 up, 0 down, -1 unknown. */
 int mapd_daemon_up(const struct mapd_proc *p, uint32_t id);
 
-/* Polls cond every 100 ms for up to timeout_ms: ms it took, or -1. */
-#define WAIT_FOR(timeout_ms, cond) ({				\
+/* Runs step, then checks cond, every interval_ms for up to timeout_ms:
+ * ms it took, or -1. */
+#define STEP_UNTIL(step, interval_ms, timeout_ms, cond) ({		\
 	long __t0 = test_now_ms(), __took = -1;				\
 	for (;;) {							\
+		step;							\
 		if (cond) {						\
 			__took = test_now_ms() - __t0;			\
 			break;						\
 		}							\
 		if (test_now_ms() - __t0 > (timeout_ms))		\
 			break;						\
-		usleep(100000);						\
+		usleep((interval_ms) * 1000);				\
 	}								\
 	__took;								\
 })
+
+/* Polls cond every 100 ms for up to timeout_ms: ms it took, or -1. */
+#define WAIT_FOR(timeout_ms, cond) STEP_UNTIL((void)0, 100, timeout_ms, cond)
 
 /* cond holds at every check (every 200 ms) for ms. */
 #define HOLDS_FOR(ms, cond) ({					\

@@ -107,20 +107,7 @@ static void beat(FIXTURE_DATA(crec) *self)
 }
 
 /* Heartbeats every 200 ms until cond holds, for ms at most: ms it took, or -1. */
-#define BEAT_UNTIL(self, ms, cond) ({					\
-	long __t0 = test_now_ms(), __took = -1;				\
-	for (;;) {							\
-		beat(self);						\
-		if (cond) {						\
-			__took = test_now_ms() - __t0;			\
-			break;						\
-		}							\
-		if (test_now_ms() - __t0 > (ms))			\
-			break;						\
-		usleep(200000);						\
-	}								\
-	__took;								\
-})
+#define BEAT_UNTIL(self, ms, cond) STEP_UNTIL(beat(self), 200, ms, cond)
 
 /* A daemon as shardd registers it, its session kept in f. */
 static uint32_t register_on(struct mapd_proc *p, struct fake *f, int port)

@@ -99,20 +99,7 @@ static void beat(FIXTURE_DATA(cscrub) *self)
 }
 
 /* Heartbeats every 200 ms until cond holds, for ms at most: ms it took, or -1. */
-#define BEAT_UNTIL(self, ms, cond) ({					\
-	long __t0 = test_now_ms(), __took = -1;				\
-	for (;;) {							\
-		beat(self);						\
-		if (cond) {						\
-			__took = test_now_ms() - __t0;			\
-			break;						\
-		}							\
-		if (test_now_ms() - __t0 > (ms))			\
-			break;						\
-		usleep(200000);						\
-	}								\
-	__took;								\
-})
+#define BEAT_UNTIL(self, ms, cond) STEP_UNTIL(beat(self), 200, ms, cond)
 
 /* Heartbeats for ms. */
 static void beat_for(FIXTURE_DATA(cscrub) *self, long ms)
