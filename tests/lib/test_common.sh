@@ -57,10 +57,12 @@ ktap_skip() {
 	echo "ok $_ktap_n $1 # SKIP ${2:-}"
 }
 ktap_test() {
-	local name=$1 rc
+	local name=$1 rc start=$SECONDS
 	shift
 	rc=0
 	"$@" || rc=$?
+	# Per-case times are what keeps the suite's length in check.
+	ktap_diag "$name took $((SECONDS - start)) s"
 	case $rc in
 	0) ktap_ok "$name" ;;
 	"$KSFT_SKIP") ktap_skip "$name" "exit $KSFT_SKIP" ;;

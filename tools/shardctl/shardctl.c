@@ -55,6 +55,12 @@ static const struct subcommand client_commands[] = {
 	{ 0 }
 };
 
+static const struct subcommand recovery_commands[] = {
+	CMD("share", recovery_share_main, RECOVERY_SHARE_USAGE,
+	    "set every daemon's backfill share while clients are active"),
+	{ 0 }
+};
+
 static const struct subcommand pg_commands[] = {
 	CMD("ls", pg_ls_main, "[POOL]",
 	    "list placement groups: up and acting sets, state, last scrub"),
@@ -81,6 +87,7 @@ const struct subcommand subcommands[] = {
 	GROUP("pg", pg_commands),
 	GROUP("cluster", cluster_commands),
 	GROUP("client", client_commands),
+	GROUP("recovery", recovery_commands),
 	CMD("map-show", map_show_main, "",
 	    "show the placement map: each PG's acting set and placement"),
 	CMD("status", status_main, "",

@@ -34,6 +34,7 @@ extern const struct subcommand subcommands[];
 extern const size_t nr_subcommands;
 
 #define CLUSTER_USAGE	"NAME --etcd URLS [--name SELF]"
+#define RECOVERY_SHARE_USAGE	"PCT|default"
 #define POOL_CREATE_USAGE \
 	"NAME --size N [--min-size M] [--device-class ssd|hdd] " \
 	"[--failure-domain host|rack|site] [--pgs P]"
@@ -64,6 +65,7 @@ int client_blocklist_main(int argc, char **argv);
 int client_unblocklist_main(int argc, char **argv);
 int client_ls_main(int argc, char **argv);
 int client_auto_fence_main(int argc, char **argv);
+int recovery_share_main(int argc, char **argv);
 
 /* Request builders: 0, or -EINVAL with a one-line reason in err. */
 int create_request(int argc, char **argv, json_t **req, char *err);
@@ -93,6 +95,7 @@ int client_unblocklist_request(int argc, char **argv, json_t **req,
 int client_ls_request(int argc, char **argv, json_t **req, char *err);
 int client_auto_fence_request(int argc, char **argv, json_t **req,
 			      char *err);
+int recovery_share_request(int argc, char **argv, json_t **req, char *err);
 
 /* Prints "shardctl: <reason>" on stderr; returns 1 (the exit code). */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -177,5 +180,7 @@ void status_print(json_t *reply);
 void client_ls_print(json_t *reply);
 /* The automatic fences of a status or client-ls reply, and what to do. */
 void print_fences(json_t *reply);
+/* The text of "recovery share": the cluster's share, or that there is none. */
+void recovery_share_print(json_t *reply);
 
 #endif /* _SHARDCTL_H */

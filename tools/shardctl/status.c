@@ -168,6 +168,9 @@ void status_print(json_t *reply)
 		printf(" (%s)", jstr(k, "error"));
 	printf("\n");
 	print_recovery(json_object_get(reply, "recovery"));
+	if (json_is_integer(json_object_get(reply, "recovery_share")))
+		printf("recovery share: %lld%% (set for the cluster)\n",
+		       jnum(reply, "recovery_share"));
 	print_fences(reply);
 	printf("\n");
 	print_hosts(json_object_get(reply, "hosts"));

@@ -18,7 +18,10 @@
  * without its mapds/ key, fences those addresses (each recorded with
  * the host, the time and the boot id: config's "fences") in a config
  * change, which it places as a new map epoch, and marks the hosts/ key
- * "dead" so that it acts on one death once.
+ * "dead" so that it acts on one death once. The same config change
+ * records the death (host, hosts/ key revision): a fence lifted by hand
+ * before the mark, or a leader that dies between the two writes, does
+ * not fence the same death twice.
  *
  * When the host's mapd is back with another boot id, the host rebooted:
  * its old kernel and whatever it held are gone, and the leader lifts
@@ -44,6 +47,8 @@
 #define BOOT_ID_PATH	"/proc/sys/kernel/random/boot_id"
 /* Where the boot id is read from instead (tests: simulated hosts). */
 #define BOOT_ID_ENV	"SHARD_MAPD_BOOT_ID_FILE"
+/* Set: no dead marks (tests: a leader that stops between the two writes). */
+#define NO_MARK_ENV	"SHARD_MAPD_TEST_NO_DEAD_MARK"
 
 void cluster_read_boot_id(struct mapd_cluster *cl)
 {
@@ -240,10 +245,39 @@ static bool rebooted(const char *now, const struct mapd_fence *f)
 	return now && now[0] && f->boot_id[0] && strcmp(now, f->boot_id);
 }
 
-/* A host whose mapd's lease ran out, not dealt with yet. */
-static bool newly_dead(struct mapd_cluster *cl, const struct cluster_host *h)
+/*
+ * A host whose mapd's lease ran out, not dealt with yet: its hosts/ key
+ * is neither marked dead nor, at this revision, among the config's
+ * deaths (the fence is written first, the mark after).
+ */
+static bool newly_dead(struct mapd *m, const struct cluster_host *h)
 {
-	return !h->dead && !mapd_boot(cl, h->name, NULL);
+	return !h->dead && !mapd_boot(m->cl, h->name, NULL) &&
+	       !state_death_handled(&m->st, h->name, h->mod_rev);
+}
+
+/*
+ * The config's deaths kept only while they guard something: the host's
+ * hosts/ key still at the revision it died with, not marked yet.
+ */
+static void prune_deaths(struct mapd *m)
+{
+	struct mapd_cluster *cl = m->cl;
+	struct mapd_state *st = &m->st;
+	bool keep;
+	size_t i = 0, k;
+
+	while (i < st->ndeaths) {
+		keep = false;
+		for (k = 0; k < cl->nhosts && !keep; k++)
+			keep = !strcmp(cl->hosts[k].name, st->deaths[i].host) &&
+			       cl->hosts[k].mod_rev == st->deaths[i].rev &&
+			       !cl->hosts[k].dead;
+		if (keep)
+			i++;
+		else
+			state_death_del(st, i);
+	}
 }
 
 /* The addresses fencing host, for the log. */
@@ -463,7 +497,7 @@ static bool fence_work(struct mapd *m)
 	size_t i;
 
 	for (i = 0; i < cl->nhosts; i++)
-		if (newly_dead(cl, &cl->hosts[i]))
+		if (newly_dead(m, &cl->hosts[i]))
 			return true;
 	for (i = 0; i < st->nblocklist; i++)
 		if (st->fences[i].host[0] &&
@@ -482,8 +516,10 @@ static void mark_dead(struct mapd_cluster *cl, struct cluster_host *h)
 	size_t i;
 	int ret;
 
-	if (!v)
+	if (!v || getenv(NO_MARK_ENV)) {
+		free(v);
 		return;		/* the next pass does it */
+	}
 	snprintf(k, sizeof(k), "%shosts/%s", cl->prefix, h->name);
 	snprintf(guard, sizeof(guard), "%sleader", cl->prefix);
 	ret = etcd_cas(cl->e, k, v, strlen(v), h->mod_rev, 0, guard,
@@ -524,11 +560,18 @@ bool cluster_fence(struct mapd *m)
 		json_decref(snap);
 		return false;
 	}
+	prune_deaths(m);
 	for (i = 0; i < cl->nhosts; i++) {
-		if (!newly_dead(cl, &cl->hosts[i]))
+		if (!newly_dead(m, &cl->hosts[i]))
 			continue;
 		gone[ngone] = cl->hosts[i];
-		changed |= fence_host(m, &gone[ngone++]);
+		if (fence_host(m, &gone[ngone])) {
+			changed = true;
+			/* Failing (ENOMEM), the mark after is the only record. */
+			state_death_note(&m->st, gone[ngone].name,
+					 gone[ngone].mod_rev);
+		}
+		ngone++;
 	}
 	changed |= lift_fences(m);
 	if (changed) {

@@ -79,11 +79,11 @@ static bool mark_out(struct mapd *m)
 
 /*
  * Writes the map of m->st, placed again with the liveness we see, with
- * the next epoch (*epoch), unless it says what the current one does (1).
+ * the next epoch, unless it says what the current one does (1).
  * -ECANCELED when someone wrote before us or we are no longer leader
  * (refreshed: m->st is etcd's), -EIO while etcd does not answer.
  */
-static int write_map(struct mapd *m, uint64_t *epoch)
+static int write_map(struct mapd *m)
 {
 	struct mapd_cluster *cl = m->cl;
 	struct mapd_state st;
@@ -145,7 +145,6 @@ static int write_map(struct mapd *m, uint64_t *epoch)
 		goto out;
 	}
 	log_info("leader: wrote map epoch %llu", (unsigned long long)st.epoch);
-	*epoch = st.epoch;
 	/* The watch brings it back to every mapd, us included. */
 out:
 	free(doc);
@@ -157,7 +156,6 @@ out:
 void cluster_lead(struct mapd *m)
 {
 	struct mapd_cluster *cl = m->cl;
-	uint64_t epoch;
 
 	if (!cl->leader || !cl->joined || !cl->config || cl->lead_depth > 1)
 		return;
@@ -165,14 +163,13 @@ void cluster_lead(struct mapd *m)
 		return;		/* the config changed: placed from there */
 	if (mark_out(m))
 		return;		/* the config changed: placed from there */
-	write_map(m, &epoch);
+	write_map(m);
 }
 
 int cluster_commit_map(struct mapd *m, json_t *snap, char *err,
 		       size_t errlen)
 {
 	struct mapd_cluster *cl = m->cl;
-	uint64_t epoch;
 	int ret;
 
 	if (!snap) {
@@ -188,7 +185,7 @@ int cluster_commit_map(struct mapd *m, json_t *snap, char *err,
 	}
 	/* A refresh inside (a lost race) must not lead with our change. */
 	cl->lead_depth++;
-	ret = write_map(m, &epoch);
+	ret = write_map(m);
 	cl->lead_depth--;
 	/*
 	 * What we wrote comes back from etcd; what we did not, goes. The

@@ -261,6 +261,10 @@ int cmd_daemon_heartbeat(struct mapd *m, json_t *req, json_t *reply,
 		scrub_daemon_restarted(m, id);
 	}
 	json_object_set_new(reply, "epoch", json_integer(m->st.epoch));
+	/* The cluster's setting; absent, the daemon uses its own. */
+	if (m->st.recovery_share)
+		json_object_set_new(reply, "recovery_share",
+				    json_integer(m->st.recovery_share));
 	if (scrub_heartbeat(m, id, reply)) {
 		snprintf(err, ERRLEN, "out of memory");
 		return -ENOMEM;

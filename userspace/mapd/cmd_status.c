@@ -163,6 +163,9 @@ int cmd_status(struct mapd *m, json_t *req, json_t *reply, char *err)
 	if (m->cl || m->st.auto_fence_off)
 		json_object_set_new(reply, "auto_fence",
 				    json_boolean(!m->st.auto_fence_off));
+	if (m->st.recovery_share)
+		json_object_set_new(reply, "recovery_share",
+				    json_integer(m->st.recovery_share));
 	mapd_recovery(m, 0, &rec);
 	json_object_set_new(reply, "recovery", recovery_sum_json(&rec, true));
 	json_object_set_new(reply, "hosts", hosts_json(&m->st));

@@ -51,6 +51,8 @@ int cmd_client_unblocklist(struct mapd *m, json_t *req, json_t *reply,
 int cmd_client_ls(struct mapd *m, json_t *req, json_t *reply, char *err);
 int cmd_client_auto_fence(struct mapd *m, json_t *req, json_t *reply,
 			  char *err);
+int cmd_recovery_share(struct mapd *m, json_t *req, json_t *reply,
+		       char *err);
 /* The automatic fences, one object per host (cmd_client.c); NULL: ENOMEM. */
 json_t *client_fences_json(struct mapd *m);
 

@@ -46,6 +46,7 @@ static const struct {
 	{ "client-unblocklist",	cmd_client_unblocklist },
 	{ "client-ls",		cmd_client_ls },
 	{ "client-auto-fence",	cmd_client_auto_fence },
+	{ "recovery-share",	cmd_recovery_share },
 };
 
 static json_t *error_reply(const char *msg)

@@ -96,6 +96,37 @@ static uint32_t keep_members(struct mapd_state *st, const struct mapd_pool *p,
 	return k;
 }
 
+static bool row_has(const uint32_t *row, uint32_t n, uint32_t id)
+{
+	uint32_t j;
+
+	for (j = 0; j < n; j++)
+		if (row[j] == id)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the n members of row are the placement row want's, in any
+ * order. Such a row takes want's order: nothing is copied for it, and
+ * otherwise it would stay remapped with nothing to backfill (placement
+ * may reorder a PG's members when a daemon joins another domain).
+ */
+static bool same_members(const uint32_t *row, uint32_t n,
+			 const uint32_t *want, uint32_t size)
+{
+	uint32_t j, placed = 0;
+
+	for (j = 0; j < size; j++)
+		placed += want[j] != SHARD_DAEMON_NONE;
+	if (n != placed)
+		return false;
+	for (j = 0; j < n; j++)
+		if (!row_has(want, size, row[j]))
+			return false;
+	return true;
+}
+
 /*
  * Moves the acting sets toward the placement where no data is lost by
  * it; see struct mapd_pool. Returns whether anything changed.
@@ -125,10 +156,11 @@ static int update_acting(struct mapd_state *st, struct mapd_pool *p)
 		const uint32_t *want = &p->table[(size_t)pg * p->size];
 
 		k = p->nvols ? keep_members(st, p, old, row) : 0;
-		if (!k)
+		if (!k || same_members(row, k, want, p->size))
 			memcpy(row, want, p->size * sizeof(*row));
-		while (k && k < p->size)
-			row[k++] = SHARD_DAEMON_NONE;
+		else
+			while (k < p->size)
+				row[k++] = SHARD_DAEMON_NONE;
 		if (memcmp(row, old, p->size * sizeof(*row))) {
 			memcpy(old, row, p->size * sizeof(*row));
 			changed = true;
@@ -260,16 +292,6 @@ bool mapd_daemon_relied_on(const struct mapd_state *st,
 			if (p->acting[k] == d->id)
 				return true;
 	}
-	return false;
-}
-
-static bool row_has(const uint32_t *row, uint32_t n, uint32_t id)
-{
-	uint32_t j;
-
-	for (j = 0; j < n; j++)
-		if (row[j] == id)
-			return true;
 	return false;
 }
 

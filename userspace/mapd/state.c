@@ -45,6 +45,7 @@ void state_free(struct mapd_state *st)
 	free(st->daemons);
 	free(st->blocklist);
 	free(st->fences);
+	free(st->deaths);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -286,6 +287,51 @@ int state_blocklist_del(struct mapd_state *st, const char *addr)
 		return -ENOENT;
 	blocklist_remove(st, i);
 	return 0;
+}
+
+static size_t death_index(const struct mapd_state *st, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < st->ndeaths; i++)
+		if (!strcmp(st->deaths[i].host, host))
+			break;
+	return i;
+}
+
+bool state_death_handled(const struct mapd_state *st, const char *host,
+			 int64_t rev)
+{
+	size_t i = death_index(st, host);
+
+	return i < st->ndeaths && st->deaths[i].rev == rev;
+}
+
+int state_death_note(struct mapd_state *st, const char *host, int64_t rev)
+{
+	size_t i = death_index(st, host);
+	struct mapd_death *d;
+
+	if (strlen(host) > MAPD_NAME_MAX)
+		return -EINVAL;
+	if (i == st->ndeaths) {
+		if (st->ndeaths >= MAPD_DEATHS_MAX)
+			return -ENOSPC;
+		d = realloc(st->deaths, (st->ndeaths + 1) * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		st->deaths = d;
+		strcpy(d[st->ndeaths++].host, host);
+	}
+	st->deaths[i].rev = rev;
+	return 0;
+}
+
+void state_death_del(struct mapd_state *st, size_t i)
+{
+	memmove(&st->deaths[i], &st->deaths[i + 1],
+		(st->ndeaths - i - 1) * sizeof(*st->deaths));
+	st->ndeaths--;
 }
 
 static const char *const level_names[] = {

@@ -22,6 +22,7 @@
 #define MAPD_DOMAIN_MAX		64	/* rack and site names */
 #define MAPD_UUID_LEN		32	/* a store uuid in lowercase hex */
 #define MAPD_BLOCKLIST_MAX	1024	/* blocklisted client addresses */
+#define MAPD_DEATHS_MAX		256	/* host deaths the leader recorded */
 #define MAPD_BOOT_ID_MAX	64	/* a kernel's boot id, as valid_name() */
 
 struct mapd_daemon {
@@ -107,6 +108,17 @@ struct mapd_fence {
 	int64_t at;			/* when, seconds since 1970 */
 };
 
+/*
+ * A host's death the leader acted on: its hosts/ key at that revision.
+ * Recorded in the config, in the same write as the fence, so that one
+ * death is fenced once however the leader's later steps go (a fence a
+ * person lifts stays lifted).
+ */
+struct mapd_death {
+	char host[MAPD_NAME_MAX + 1];
+	int64_t rev;
+};
+
 struct mapd_state {
 	uint64_t epoch;
 	uint32_t next_daemon_id;
@@ -126,6 +138,14 @@ struct mapd_state {
 	size_t nblocklist;
 	/* Cluster mode: the leader does not fence hosts it sees die. */
 	bool auto_fence_off;
+	struct mapd_death *deaths;	/* one per host at most */
+	size_t ndeaths;
+	/*
+	 * The share of the time a daemon spends on backfill while clients
+	 * are active (1..100, %), for every daemon: they get it with each
+	 * heartbeat's reply.
+	 */
+	uint8_t recovery_share; /* 0: each daemon's own --recovery-share */
 };
 
 /* A fresh state: epoch 1, pool "default" (id 1), no daemons. */
@@ -202,6 +222,13 @@ struct mapd_fence *state_blocklist_why(struct mapd_state *st,
 /* Adds a normalized address as the fence f; errors as blocklist_add. */
 int state_fence_add(struct mapd_state *st, const char *addr,
 		    const struct mapd_fence *f);
+
+/* Whether host's death at hosts/ key revision rev was acted on. */
+bool state_death_handled(const struct mapd_state *st, const char *host,
+			 int64_t rev);
+/* Records host's death at rev, replacing an older one: 0, -ENOSPC, -ENOMEM. */
+int state_death_note(struct mapd_state *st, const char *host, int64_t rev);
+void state_death_del(struct mapd_state *st, size_t i);
 
 const char *domain_level_name(enum mapd_domain_level l);
 int domain_level_parse(const char *s, enum mapd_domain_level *l);

@@ -61,6 +61,22 @@ static json_t *fences_json(const struct mapd_state *st)
 	return a;
 }
 
+/* [{"host", "rev"}] of the deaths the leader acted on; NULL: ENOMEM. */
+static json_t *deaths_json(const struct mapd_state *st)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < st->ndeaths; i++)
+		if (json_array_append_new(a, json_pack("{s:s, s:I}",
+				"host", st->deaths[i].host,
+				"rev", (json_int_t)st->deaths[i].rev))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 json_t *state_to_json(const struct mapd_state *st)
 {
 	json_t *root, *daemons, *pools;
@@ -145,6 +161,18 @@ json_t *state_to_json(const struct mapd_state *st)
 	}
 	if (root && st->auto_fence_off &&
 	    json_object_set_new(root, "auto_fence", json_false())) {
+		json_decref(root);
+		return NULL;
+	}
+	if (root && st->ndeaths &&
+	    json_object_set_new(root, "deaths", deaths_json(st))) {
+		json_decref(root);
+		return NULL;
+	}
+	/* Absent: each daemon its own. */
+	if (root && st->recovery_share &&
+	    json_object_set_new(root, "recovery_share",
+				json_integer(st->recovery_share))) {
 		json_decref(root);
 		return NULL;
 	}
@@ -423,11 +451,62 @@ static int fences_from_json(struct mapd_state *st, json_t *fences,
 	return 0;
 }
 
+static int deaths_from_json(struct mapd_state *st, json_t *deaths,
+			    char *err, size_t errlen)
+{
+	const char *host;
+	json_error_t je;
+	json_int_t rev;
+	json_t *e;
+	size_t i;
+	int ret;
+
+	if (!json_is_array(deaths))
+		return bad(err, errlen, "deaths: not an array");
+	if (json_array_size(deaths) > MAPD_DEATHS_MAX)
+		return bad(err, errlen, "deaths: more than %d",
+			   MAPD_DEATHS_MAX);
+	json_array_foreach(deaths, i, e) {
+		if (json_unpack_ex(e, &je, 0, "{s:s, s:I}", "host", &host,
+				   "rev", &rev))
+			return bad(err, errlen, "deaths[%zu]: %s", i, je.text);
+		if (!valid_name(host) || rev < 1)
+			return bad(err, errlen,
+				   "deaths[%zu]: value out of range", i);
+		ret = state_death_note(st, host, rev);
+		if (ret)
+			return ret;
+		/* A host seen before is replaced, not added. */
+		if (st->ndeaths != i + 1)
+			return bad(err, errlen,
+				   "deaths[%zu]: duplicate host %s", i, host);
+	}
+	return 0;
+}
+
+/* 1..100: the share of the time the daemons give backfill (%). */
+static int recovery_share_from_json(struct mapd_state *st, json_t *share,
+				    char *err, size_t errlen)
+{
+	json_int_t v;
+
+	if (!json_is_integer(share))
+		return bad(err, errlen, "recovery_share: not an integer");
+	v = json_integer_value(share);
+	if (!in_range(v, 1, 100))
+		return bad(err, errlen,
+			   "recovery_share: %lld is out of range (1..100)",
+			   (long long)v);
+	st->recovery_share = v;
+	return 0;
+}
+
 int state_from_json(struct mapd_state *st, const json_t *j,
 		    char *err, size_t errlen)
 {
 	json_int_t version, epoch, ndid, npid, nvid;
 	json_t *daemons, *pools, *e, *blocklist = NULL, *fences = NULL;
+	json_t *deaths = NULL, *share = NULL;
 	int auto_fence = 1;
 	json_error_t je;
 	size_t i;
@@ -435,13 +514,14 @@ int state_from_json(struct mapd_state *st, const json_t *j,
 
 	memset(st, 0, sizeof(*st));
 	if (json_unpack_ex((json_t *)j, &je, 0,
-			   "{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?b}",
+			   "{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s?o, s?o, s?b, s?o, s?o}",
 			   "version", &version, "epoch", &epoch,
 			   "next_daemon_id", &ndid, "next_pool_id", &npid,
 			   "next_volume_id", &nvid,
 			   "daemons", &daemons, "pools", &pools,
 			   "blocklist", &blocklist, "fences", &fences,
-			   "auto_fence", &auto_fence))
+			   "auto_fence", &auto_fence, "deaths", &deaths,
+			   "recovery_share", &share))
 		return bad(err, errlen, "%s", je.text);
 	if (version != 1 && version != MAPD_STATE_VERSION)
 		return bad(err, errlen, "unsupported version %lld",
@@ -477,6 +557,16 @@ int state_from_json(struct mapd_state *st, const json_t *j,
 	}
 	if (fences) {
 		ret = fences_from_json(st, fences, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (deaths) {
+		ret = deaths_from_json(st, deaths, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (share) {
+		ret = recovery_share_from_json(st, share, err, errlen);
 		if (ret)
 			goto fail;
 	}

@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -143,9 +144,11 @@ static void add_secs(struct timespec *t, double s)
 }
 
 /*
- * Backing off for clients (--recovery-share): while a client request
- * came in within CLIENT_WINDOW, pushes go one at a time, each followed
- * by a pause long enough that they take the share of the time.
+ * Backing off for clients (--recovery-share, or the cluster's share:
+ * shard_backfill_set_share): while a client request came in within
+ * CLIENT_WINDOW, pushes go one at a time, each followed by a pause long
+ * enough that they take the share of the time. The share is read anew
+ * for each pause.
  */
 #define CLIENT_WINDOW	0.5
 
@@ -171,6 +174,52 @@ static void note_clients(struct shardd *d, const struct bf_push *p)
 	add_secs(&now, pause);
 	if (secs(&d->bf_resume_at, &now) > 0)
 		d->bf_resume_at = now;
+}
+
+/* Warns of a bad share from mapd, once while it keeps sending it. */
+static void bad_share(struct shardd *d, const json_t *v)
+{
+	char text[sizeof(d->recovery_share_bad)];
+	char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	size_t n = dump ? strlen(dump) : 0;
+
+	if (n >= sizeof(text))
+		snprintf(text, sizeof(text), "%.*s...", (int)sizeof(text) - 4,
+			 dump);
+	else
+		snprintf(text, sizeof(text), "%s", dump ? dump : "(?)");
+	free(dump);
+	if (!strcmp(text, d->recovery_share_bad))
+		return;
+	strcpy(d->recovery_share_bad, text);
+	pr_warn("mapd: heartbeat reply's recovery_share %s is not a "
+		"percentage 1..100: ignored; recovery share stays %u%%", text,
+		d->recovery_share);
+}
+
+void shard_backfill_set_share(struct shardd *d, const json_t *v)
+{
+	bool cluster = v && !json_is_null(v);
+	unsigned int share = d->recovery_share_arg;
+
+	if (cluster) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 100) {
+			bad_share(d, v);
+			return;
+		}
+		share = (unsigned int)json_integer_value(v);
+	}
+	d->recovery_share_bad[0] = '\0';
+	if (share == d->recovery_share)
+		return;
+	d->recovery_share = share;
+	if (cluster)
+		pr_info("recovery share now %u%% (set for the cluster; "
+			"--recovery-share %u)", share, d->recovery_share_arg);
+	else
+		pr_info("recovery share back to %u%% (--recovery-share)",
+			share);
 }
 
 static void push_done(void *arg, int err)

@@ -20,6 +20,7 @@
 #define SHARDD_BACKFILL_H
 
 #include <stdint.h>
+#include <jansson.h>
 
 struct shardd;
 
@@ -43,6 +44,15 @@ void shard_backfill_retry(struct shardd *d);
  * (d->bf_copied counts what was copied since the daemon started). */
 void shard_backfill_progress(const struct shardd *d, uint64_t *objects,
 			     uint64_t *bytes);
+/*
+ * The "recovery_share" of mapd's heartbeat reply (v; NULL when absent):
+ * a share set for the cluster (shardctl recovery share) overrides
+ * --recovery-share while it is set. Absent or null: --recovery-share
+ * again. Any other value than an integer 1..100 is ignored (the share
+ * stays), with a warning once per distinct value. Pauses computed from
+ * then on use the new share.
+ */
+void shard_backfill_set_share(struct shardd *d, const json_t *v);
 /* The daemon stops: no more objects are started. */
 void shard_backfill_stop(struct shardd *d);
 /* After the ring and the peers are gone: frees what is left. */

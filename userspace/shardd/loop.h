@@ -73,8 +73,12 @@ struct shardd {
 	uint64_t bf_copied;		/* bytes backfilled since start */
 	unsigned int recovery_pushes;	/* objects on their way, at most */
 	uint64_t recovery_bps;		/* bytes a second; 0: no limit */
-	unsigned int recovery_share;	/* % of the time while clients are
-					 * active (100: no backing off) */
+	/* % of the time while clients are active (100: no backing off):
+	 * the cluster's, while mapd's heartbeat replies set one, else
+	 * --recovery-share (backfill.c). */
+	unsigned int recovery_share;
+	unsigned int recovery_share_arg;	/* --recovery-share */
+	char recovery_share_bad[40];	/* the bad value last warned of */
 	struct timespec client_at;	/* the last client request came */
 	struct timespec bf_resume_at;	/* no push before, while clients
 					 * are active */

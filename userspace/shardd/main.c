@@ -84,7 +84,8 @@ static const char usage_text[] =
 "                         objects being copied at once (default 4, 1..64)\n"
 "      --recovery-share PCT\n"
 "                         while clients use this daemon, recovery takes at\n"
-"                         most PCT% of the time (default 25; 100: all)\n"
+"                         most PCT% of the time (default 25; 100: all);\n"
+"                         a share set for the cluster overrides it\n"
 "  -c, --class ssd|hdd    device class (default: detected)\n"
 "  -f, --foreground       do not detach; log to stderr\n"
 "      --force-format     format the store even if it holds other data\n"
@@ -496,7 +497,7 @@ int main(int argc, char **argv)
 	d.deep_scrub_interval = o.deep_scrub_s;
 	d.recovery_pushes = o.recovery_pushes;
 	d.recovery_bps = (uint64_t)o.recovery_mbps * 1000000;
-	d.recovery_share = o.recovery_share;
+	d.recovery_share = d.recovery_share_arg = o.recovery_share;
 	srandom((unsigned int)getpid() ^ (unsigned int)time(NULL));
 
 	if (o.mapd) {

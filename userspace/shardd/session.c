@@ -395,6 +395,7 @@ static int got_heartbeat(struct shard_session *s, json_t *msg)
 	if ((uint64_t)json_integer_value(epoch) > s->d->epoch)
 		s->want_map = true;
 	take_scrubs(s, json_object_get(msg, "scrub"));
+	shard_backfill_set_share(s->d, json_object_get(msg, "recovery_share"));
 	shard_scrub_tick(s->d);
 	return 0;
 }

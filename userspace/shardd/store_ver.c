@@ -24,29 +24,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 
 #include "log.h"
 #include "store_int.h"
 
 #define BOOT_ID_PATH	"/proc/sys/kernel/random/boot_id"
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* The kernel's boot id (a uuid in text, dashes ignored). */
+/* The kernel's boot id: a uuid in text, as /proc gives it. */
 static int read_boot_id(const char *path, unsigned char id[16])
 {
-	char text[64];
+	char text[UUID_STR_LEN + 2];
 	ssize_t n;
-	int fd, i, k = 0;
+	int fd;
 
 	fd = open(path ? path : BOOT_ID_PATH, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -56,18 +46,8 @@ static int read_boot_id(const char *path, unsigned char id[16])
 	if (n <= 0)
 		return -EIO;
 	text[n] = 0;
-	memset(id, 0, 16);
-	for (i = 0; text[i] && text[i] != '\n' && k < 32; i++) {
-		int v = hexval(text[i]);
-
-		if (text[i] == '-')
-			continue;
-		if (v < 0)
-			return -EINVAL;
-		id[k / 2] |= (unsigned char)(k % 2 ? v : v << 4);
-		k++;
-	}
-	return k == 32 ? 0 : -EINVAL;
+	text[strcspn(text, "\n")] = 0;
+	return uuid_parse(text, id) ? -EINVAL : 0;
 }
 
 static bool zero16(const unsigned char *p)

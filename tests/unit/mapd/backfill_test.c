@@ -604,6 +604,46 @@ TEST_F(bf, full_row_swaps_member)
 }
 
 /*
+ * Placement that reorders a PG's members (a daemon joining another
+ * domain can): the acting row, holding the same members, takes the new
+ * order at once. Nothing is to be copied, so it would otherwise stay
+ * remapped for good.
+ */
+TEST_F(bf, reordered_members_take_placement_order)
+{
+	struct mapd *m = &self->m;
+	struct mapd_pool *p;
+	uint32_t *a, t[8];
+
+	ASSERT_EQ(1, reg(m, "a"));
+	ASSERT_EQ(2, reg(m, "b"));
+	ASSERT_EQ(3, reg(m, "c"));
+	EXPECT_OK(m, REQ({"cmd":"pool-create","name":"r3","size":3,"min_size":2,"pgs":8}));
+	EXPECT_OK(m, REQ({"cmd":"create","pool":"r3","name":"v","size":512}));
+	p = state_pool(&m->st, "r3");
+	a = &p->acting[3];		/* PG 1 */
+	a[0] = p->table[4];
+	a[1] = p->table[5];
+	a[2] = p->table[3];
+	EXPECT_STREQ("active+remapped", pg_state(m, "r3", 1));
+	EXPECT_EQ(0u, mapd_backfill_targets(&m->st, p, 1, t));
+	ASSERT_LE(0, mapd_place(&m->st));
+	p = state_pool(&m->st, "r3");
+	EXPECT_EQ(0, memcmp(&p->acting[3], &p->table[3], 3 * sizeof(*a)));
+	EXPECT_STREQ("active+clean", pg_state(m, "r3", 1));
+
+	/* A member down: the two left are kept in their order, undersized. */
+	a = &p->acting[6];		/* PG 2 */
+	a[0] = p->table[7];
+	a[1] = p->table[6];
+	mapd_daemon_gone(m, p->table[8]);
+	p = state_pool(&m->st, "r3");
+	EXPECT_EQ(p->table[7], p->acting[6]);
+	EXPECT_EQ(p->table[6], p->acting[7]);
+	EXPECT_EQ(SHARD_DAEMON_NONE, p->acting[8]);
+}
+
+/*
  * Cluster mode: the targets are those of the leader's map document,
  * still placed and not acting; nonsense in it is left out. NULL derives
  * them again.

@@ -16,17 +16,6 @@ static const struct mapd_fence fence_c = {
 	.host = "c", .boot_id = "boot-c1", .at = 1700000000,
 };
 
-/* st through JSON and back into out; 0 or -errno with err. */
-static int round_trip(const struct mapd_state *st, struct mapd_state *out,
-		      char *err, size_t len)
-{
-	json_t *j = state_to_json(st);
-	int ret = j ? state_from_json(out, j, err, len) : -ENOMEM;
-
-	json_decref(j);
-	return ret;
-}
-
 TEST(fences_survive_the_state_file)
 {
 	struct mapd_state st, back;
@@ -57,7 +46,7 @@ TEST(fences_survive_the_state_file)
 	EXPECT_TRUE(json_is_false(json_object_get(j, "auto_fence")));
 	json_decref(j);
 
-	ASSERT_EQ(0, round_trip(&st, &back, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, state_via_json(&st, &back, err, sizeof(err))) TH_LOG("%s", err);
 	ASSERT_EQ(3, back.nblocklist);
 	EXPECT_TRUE(back.auto_fence_off);
 	f = state_blocklist_why(&back, "fd00::3");
@@ -90,23 +79,11 @@ TEST(fences_survive_the_state_file)
 static int load_with(const char *bl, const char *fences, char *err,
 		     size_t len)
 {
-	struct mapd_state st;
-	char buf[1024];
-	json_t *j;
-	int ret;
+	char buf[512];
 
-	snprintf(buf, sizeof(buf),
-		 "{\"version\":2,\"epoch\":1,\"next_daemon_id\":1,"
-		 "\"next_pool_id\":2,\"next_volume_id\":1,\"daemons\":[],"
-		 "\"pools\":[],\"blocklist\":%s,\"fences\":%s}", bl, fences);
-	j = json_loads(buf, 0, NULL);
-	if (!j)
-		return -EPROTO;
-	ret = state_from_json(&st, j, err, len);
-	json_decref(j);
-	if (!ret)
-		state_free(&st);
-	return ret;
+	snprintf(buf, sizeof(buf), ",\"blocklist\":%s,\"fences\":%s", bl,
+		 fences);
+	return state_load_members(buf, NULL, err, len);
 }
 
 TEST(bad_fences_refused)
@@ -138,6 +115,67 @@ TEST(bad_fences_refused)
 				     err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "fences[0]: ")) TH_LOG("%s", err);
 	EXPECT_EQ(0, load_with(bl, "[]", err, sizeof(err))) TH_LOG("%s", err);
+}
+
+/* The deaths the leader acted on: one per host, kept by the state file. */
+TEST(deaths_survive_the_state_file)
+{
+	struct mapd_state st, back;
+	char err[256] = "";
+	json_t *j;
+
+	ASSERT_EQ(0, state_init(&st));
+	j = state_to_json(&st);
+	EXPECT_EQ(NULL, json_object_get(j, "deaths"));
+	json_decref(j);
+	ASSERT_EQ(0, state_death_note(&st, "c", 41));
+	ASSERT_EQ(0, state_death_note(&st, "d", 7));
+	ASSERT_EQ(0, state_death_note(&st, "c", 52));
+	ASSERT_EQ(2, st.ndeaths);
+	EXPECT_FALSE(state_death_handled(&st, "c", 41));
+	EXPECT_TRUE(state_death_handled(&st, "c", 52));
+	ASSERT_EQ(0, state_via_json(&st, &back, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(2, back.ndeaths);
+	EXPECT_TRUE(state_death_handled(&back, "c", 52));
+	EXPECT_TRUE(state_death_handled(&back, "d", 7));
+	EXPECT_FALSE(state_death_handled(&back, "e", 7));
+	state_death_del(&back, 0);
+	EXPECT_FALSE(state_death_handled(&back, "c", 52));
+	EXPECT_TRUE(state_death_handled(&back, "d", 7));
+	state_free(&back);
+	state_free(&st);
+}
+
+TEST(bad_deaths_refused)
+{
+	char err[256], many[1024 * 16];
+	size_t at, i;
+
+	EXPECT_EQ(0, state_load_members(",\"deaths\":[{\"host\":\"c\",\"rev\":3}]",
+				  NULL, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(-EINVAL, state_load_members(",\"deaths\":{}", NULL, err, sizeof(err)));
+	EXPECT_STREQ("deaths: not an array", err);
+	EXPECT_EQ(-EINVAL, state_load_members(",\"deaths\":[{\"host\":\"c\"}]",
+					NULL, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "deaths[0]: ")) TH_LOG("%s", err);
+	EXPECT_EQ(-EINVAL, state_load_members(",\"deaths\":[{\"host\":\"c\",\"rev\":0}]",
+					NULL, err, sizeof(err)));
+	EXPECT_STREQ("deaths[0]: value out of range", err);
+	EXPECT_EQ(-EINVAL, state_load_members(",\"deaths\":[{\"host\":\"c/d\",\"rev\":1}]",
+					NULL, err, sizeof(err)));
+	EXPECT_STREQ("deaths[0]: value out of range", err);
+	EXPECT_EQ(-EINVAL, state_load_members(",\"deaths\":[{\"host\":\"c\",\"rev\":1},"
+					"{\"host\":\"c\",\"rev\":2}]",
+					NULL, err, sizeof(err)));
+	EXPECT_STREQ("deaths[1]: duplicate host c", err);
+	/* More than one per host a cluster can have. */
+	at = snprintf(many, sizeof(many), ",\"deaths\":[");
+	for (i = 0; i <= MAPD_DEATHS_MAX; i++)
+		at += snprintf(many + at, sizeof(many) - at,
+			       "%s{\"host\":\"h%zu\",\"rev\":1}", i ? "," : "", i);
+	snprintf(many + at, sizeof(many) - at, "]");
+	EXPECT_EQ(-EINVAL, state_load_members(many, NULL, err, sizeof(err)));
+	EXPECT_STREQ("deaths: more than 256", err);
 }
 
 MAPD_FIXTURE(fcmd)

@@ -199,6 +199,54 @@ static const struct kernel_ops fake_kernel_ops = {
 };
 
 /* Sends one request line, returns the parsed reply (never NULL). */
+/* st through JSON and back into out (the state file's round trip); 0
+ * or -errno with err. */
+static inline int state_via_json(const struct mapd_state *st,
+				   struct mapd_state *out, char *err,
+				   size_t len)
+{
+	json_t *j = state_to_json(st);
+	int ret = j ? state_from_json(out, j, err, len) : -ENOMEM;
+
+	json_decref(j);
+	return ret;
+}
+
+/*
+ * A version 2 state, empty but for the members in text (",\"k\":v,.."),
+ * loaded into *out (NULL: freed at once); 0 or -errno with err.
+ */
+static inline int state_load_members(const char *members,
+				     struct mapd_state *out, char *err,
+				     size_t len)
+{
+	static const char head[] =
+		"{\"version\":2,\"epoch\":1,\"next_daemon_id\":1,"
+		"\"next_pool_id\":2,\"next_volume_id\":1,\"daemons\":[],"
+		"\"pools\":[]";
+	size_t n = sizeof(head) + strlen(members) + 2;
+	struct mapd_state st;
+	char *buf = malloc(n);
+	json_t *j;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	snprintf(buf, n, "%s%s}", head, members);
+	j = json_loads(buf, 0, NULL);
+	free(buf);
+	if (!j)
+		return -EPROTO;
+	err[0] = '\0';
+	ret = state_from_json(&st, j, err, len);
+	json_decref(j);
+	if (!ret && out)
+		*out = st;
+	else if (!ret)
+		state_free(&st);
+	return ret;
+}
+
 static inline json_t *test_request(struct mapd *m, const char *line)
 {
 	char *out = mapd_handle_line(m, line, strlen(line));

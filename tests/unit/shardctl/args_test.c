@@ -542,6 +542,57 @@ TEST(client_commands)
 	EXPECT_EQ(NULL, req);
 }
 
+TEST(recovery_share_command)
+{
+	const char *bad[] = { "0", "101", "-1", "1.5", "25%", "", "abc",
+			      "99999999999999999999", "Default" };
+	char err[ERRLEN];
+	json_t *req;
+
+	ASSERT_EQ(0, build(recovery_share_request, &req, err, "recovery share", "40", NULL))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("recovery-share", s(req, "cmd"));
+	EXPECT_EQ(40, n(req, "share"));
+	EXPECT_EQ(2, json_object_size(req));
+	json_decref(req);
+	ASSERT_EQ(0, build(recovery_share_request, &req, err, "recovery share", "1", NULL));
+	EXPECT_EQ(1, n(req, "share"));
+	json_decref(req);
+	ASSERT_EQ(0, build(recovery_share_request, &req, err, "recovery share", "100", NULL));
+	EXPECT_EQ(100, n(req, "share"));
+	json_decref(req);
+	/* default: null, each daemon's own. */
+	ASSERT_EQ(0, build(recovery_share_request, &req, err, "recovery share", "default", NULL));
+	EXPECT_STREQ("recovery-share", s(req, "cmd"));
+	EXPECT_TRUE(json_is_null(json_object_get(req, "share")));
+	json_decref(req);
+	shardctl_json = false;
+	ASSERT_EQ(0, build(recovery_share_request, &req, err, "recovery share", "--json", "25", NULL));
+	EXPECT_TRUE(shardctl_json);
+	shardctl_json = false;
+	json_decref(req);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[ERRLEN];
+
+		req = NULL;
+		EXPECT_NE(0, build(recovery_share_request, &req, err, "recovery share",
+				   (char *)bad[i], NULL)) TH_LOG("'%s'", bad[i]);
+		if (bad[i][0] == '-')
+			continue;	/* an option */
+		snprintf(want, sizeof(want), "'%s': say a percentage 1..100, or default", bad[i]);
+		EXPECT_STREQ(want, err);
+		EXPECT_EQ(NULL, req);
+	}
+	EXPECT_NE(0, build(recovery_share_request, &req, err, "recovery share", "-1", NULL));
+	EXPECT_STREQ("unknown option '-1'", err);
+	EXPECT_NE(0, build(recovery_share_request, &req, err, "recovery share", NULL));
+	EXPECT_STREQ("missing argument (usage: recovery share PCT|default)", err);
+	EXPECT_NE(0, build(recovery_share_request, &req, err, "recovery share", "20", "30", NULL));
+	EXPECT_STREQ("unexpected argument '30' (usage: recovery share PCT|default)", err);
+	EXPECT_EQ(NULL, req);
+}
+
 TEST(reply_text)
 {
 	json_t *ids = json_pack("[i, n, i, i, i, n]", 1, 2, 30, 4);
@@ -824,6 +875,45 @@ TEST(scrub_text)
 			   " {\"name\":\"ok\",\"capped\":[],\"inconsistent_pgs\":0}]", 0, NULL);
 	out = printed(print_capped_warnings, reply);
 	EXPECT_STREQ("warning: pool rep has 3 inconsistent PGs: a scrub found copies it could not repair (see 'shardctl pg ls rep')\n", out);
+	free(out);
+	json_decref(reply);
+}
+
+TEST(recovery_share_text)
+{
+	json_t *reply = json_loads("{\"recovery_share\":40}", 0, NULL);
+	char *out;
+
+	ASSERT_NE(NULL, reply);
+	out = printed(recovery_share_print, reply);
+	EXPECT_STREQ("recovery share: 40% of the time while clients are active, for every daemon\n", out);
+	free(out);
+	json_decref(reply);
+	reply = json_loads("{\"recovery_share\":null}", 0, NULL);
+	out = printed(recovery_share_print, reply);
+	EXPECT_STREQ("recovery share: each daemon's own (--recovery-share)\n", out);
+	free(out);
+	json_decref(reply);
+	out = printed(recovery_share_print, NULL);
+	EXPECT_STREQ("recovery share: each daemon's own (--recovery-share)\n", out);
+	free(out);
+
+	/* status: a line when the cluster has one, none otherwise. */
+	reply = json_loads("{\"mode\":\"embedded\",\"epoch\":1,\"kernel\":{\"state\":\"disabled\"},"
+			   "\"recovery_share\":15,\"hosts\":{},\"daemons\":[],\"pools\":[],\"devices\":[]}",
+			   0, NULL);
+	ASSERT_NE(NULL, reply);
+	out = printed(status_print, reply);
+	EXPECT_NE(NULL, strstr(out, "kernel: disabled\nrecovery share: 15% (set for the cluster)\n\n"))
+		TH_LOG("%s", out);
+	free(out);
+	json_object_del(reply, "recovery_share");
+	out = printed(status_print, reply);
+	EXPECT_EQ(NULL, strstr(out, "recovery share")) TH_LOG("%s", out);
+	free(out);
+	json_object_set_new(reply, "recovery_share", json_string("15"));
+	out = printed(status_print, reply);
+	EXPECT_EQ(NULL, strstr(out, "recovery share")) TH_LOG("%s", out);
 	free(out);
 	json_decref(reply);
 }

@@ -665,6 +665,87 @@ TEST_F(e2e, recovery_in_status)
 	close(fd);
 }
 
+/* Daemon 1's heartbeat reply's "recovery_share": -1 absent, -2 error. */
+static long long share_beat(int fd)
+{
+	json_t *req, *reply = NULL, *v;
+	long long share = -2;
+
+	req = json_pack("{s:s, s:i, s:i}", "cmd", "daemon-heartbeat",
+			"id", 1, "epoch", 1);
+	if (!jl_call(fd, req, &reply) &&
+	    json_is_true(json_object_get(reply, "ok"))) {
+		v = json_object_get(reply, "recovery_share");
+		share = v ? json_integer_value(v) : -1;
+	}
+	json_decref(reply);
+	json_decref(req);
+	return share;
+}
+
+TEST_F(e2e, recovery_share)
+{
+	char out[OUTLEN], err[OUTLEN];
+	json_t *j;
+	int fd;
+
+	fd = daemon_session(self->sock);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(-1, share_beat(fd));
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_EQ(NULL, strstr(out, "recovery share")) TH_LOG("%s", out);
+
+	ASSERT_EQ(0, CTL("recovery share 40")) TH_LOG("%s", err);
+	EXPECT_STREQ("recovery share: 40% of the time while clients are active, for every daemon\n", out);
+	EXPECT_STREQ("", err);
+	EXPECT_EQ(40, share_beat(fd));
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_NE(NULL, strstr(out, "\nrecovery share: 40% (set for the cluster)\n")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL("status --json"));
+	j = parsed(out);
+	ASSERT_NE(NULL, j) TH_LOG("%s", out);
+	EXPECT_EQ(40, json_integer_value(json_object_get(j, "recovery_share")));
+	json_decref(j);
+	/* Again: the same. */
+	ASSERT_EQ(0, CTL("--json recovery share 40"));
+	EXPECT_STREQ("{\n  \"recovery_share\": 40\n}\n", out);
+
+	/* Bad arguments: refused here, mapd's setting stays. */
+	EXPECT_EQ(1, CTL("recovery share 0"));
+	EXPECT_STREQ("shardctl: recovery share: '0': say a percentage 1..100, or default\n", err);
+	EXPECT_STREQ("", out);
+	EXPECT_EQ(1, CTL("recovery share 101"));
+	EXPECT_STREQ("shardctl: recovery share: '101': say a percentage 1..100, or default\n", err);
+	EXPECT_EQ(1, CTL("recovery share half"));
+	EXPECT_STREQ("shardctl: recovery share: 'half': say a percentage 1..100, or default\n", err);
+	EXPECT_EQ(1, CTL("recovery share"));
+	EXPECT_STREQ("shardctl: recovery share: missing argument (usage: recovery share PCT|default)\n", err);
+	EXPECT_EQ(1, CTL("recovery"));
+	EXPECT_STREQ("shardctl: missing recovery command (one of: share)\n", err);
+	EXPECT_EQ(40, share_beat(fd));
+
+	ASSERT_EQ(0, CTL("recovery share default")) TH_LOG("%s", err);
+	EXPECT_STREQ("recovery share: each daemon's own (--recovery-share)\n", out);
+	EXPECT_EQ(-1, share_beat(fd));
+	close(fd);
+
+	/* Kept across a restart. */
+	ASSERT_EQ(0, CTL("recovery share 40")) TH_LOG("%s", err);
+	EXPECT_EQ(0, stop_mapd(self->mapd));
+	self->mapd = start_mapd(self->state, self->sock);
+	ASSERT_GT(self->mapd, 0);
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_NE(NULL, strstr(out, "\nrecovery share: 40% (set for the cluster)\n")) TH_LOG("%s", out);
+
+	ASSERT_EQ(0, CTL("--json recovery share default")) TH_LOG("%s", err);
+	EXPECT_STREQ("{\n  \"recovery_share\": null\n}\n", out);
+	ASSERT_EQ(0, CTL("status"));
+	EXPECT_EQ(NULL, strstr(out, "recovery share")) TH_LOG("%s", out);
+
+	EXPECT_EQ(0, CTL("help"));
+	EXPECT_NE(NULL, strstr(out, "  recovery share PCT|default "));
+}
+
 TEST_F(e2e, recovery_in_daemon_ls)
 {
 	char out[OUTLEN], err[OUTLEN];

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <endian.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -706,4 +707,64 @@ void peer8_close(int lfd)
 {
 	close(lfd);
 	peer8_port = 0;
+}
+
+/*
+ * Starts the daemon (with mapd) with its stderr in a new unlinked file,
+ * *logfd, for the test to read back.
+ */
+int daemon_start_logged(struct daemon *d, const char *const *extra,
+			       int *logfd)
+{
+	char path[128];
+	int saved, fd, ret = -1;
+
+	snprintf(path, sizeof(path), "%s/log.XXXXXX", d->dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	fflush(stderr);
+	saved = dup(2);
+	if (saved >= 0 && dup2(fd, 2) == 2) {
+		ret = daemon_start_with(d, true, extra);
+		dup2(saved, 2);
+	}
+	if (saved >= 0)
+		close(saved);
+	if (ret)
+		close(fd);
+	else
+		*logfd = fd;
+	return ret;
+}
+
+/* How many times the daemon's log so far holds what. */
+int log_count(int logfd, const char *what)
+{
+	static char buf[1 << 16];
+	ssize_t len = pread(logfd, buf, sizeof(buf) - 1, 0);
+	const char *p = buf;
+	int n = 0;
+
+	if (len < 0)
+		return -1;
+	buf[len] = '\0';
+	while ((p = strstr(p, what))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* Copies the daemon's log to our stderr, as if it had written there. */
+void log_show(int logfd)
+{
+	static char buf[1 << 16];
+	ssize_t len = pread(logfd, buf, sizeof(buf) - 1, 0);
+
+	if (len > 0) {
+		buf[len] = '\0';
+		fputs(buf, stderr);
+	}
 }

@@ -112,6 +112,16 @@ int daemon_start_with(struct daemon *d, bool with_mapd,
 		      const char *const *extra);
 /* daemon_start_with() without extra options. */
 int daemon_start(struct daemon *d, bool with_mapd);
+/*
+ * Starts the daemon (with mapd) with its stderr in a new unlinked file,
+ * *logfd, for the test to read back.
+ */
+int daemon_start_logged(struct daemon *d, const char *const *extra,
+			int *logfd);
+/* How many times the daemon's log so far holds what. */
+int log_count(int logfd, const char *what);
+/* Copies the daemon's log to our stderr, as if it had written there. */
+void log_show(int logfd);
 /* Sends sig and waits: 0 when it exited cleanly (and, under ASan, leak
  * free), or always after SIGKILL. */
 int daemon_stop(struct daemon *d, int sig);

@@ -382,56 +382,6 @@ static void send_raw_ext(int fd, struct shard_req_h *h, const void *ext,
 }
 
 /*
- * Starts the daemon (with mapd) with its stderr in a new unlinked file,
- * *logfd, for the test to read back.
- */
-static int daemon_start_logged(struct daemon *d, const char *const *extra,
-			       int *logfd)
-{
-	char path[128];
-	int saved, fd, ret = -1;
-
-	snprintf(path, sizeof(path), "%s/log.XXXXXX", d->dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	unlink(path);
-	fflush(stderr);
-	saved = dup(2);
-	if (saved >= 0 && dup2(fd, 2) == 2) {
-		ret = daemon_start_with(d, true, extra);
-		dup2(saved, 2);
-	}
-	if (saved >= 0)
-		close(saved);
-	if (ret)
-		close(fd);
-	else
-		*logfd = fd;
-	return ret;
-}
-
-/* How many times the daemon's log so far holds what; the log is copied
- * to our stderr, as if the daemon had written there. */
-static int log_count(int logfd, const char *what)
-{
-	static char buf[1 << 16];
-	ssize_t len = pread(logfd, buf, sizeof(buf) - 1, 0);
-	const char *p = buf;
-	int n = 0;
-
-	if (len < 0)
-		return -1;
-	buf[len] = '\0';
-	fputs(buf, stderr);
-	while ((p = strstr(p, what))) {
-		n++;
-		p++;
-	}
-	return n;
-}
-
-/*
  * A REP_WRITE or REP_ZERO whose ext fails its crc, or names a flag this
  * daemon does not know (under a good crc), is a protocol error: the
  * connection is closed and nothing is applied. An ext that comes in a
@@ -528,6 +478,7 @@ TEST_F(session, bad_rep_ext_closes)
 
 	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
 	EXPECT_EQ(3, log_count(logfd, "protocol error: bad rep ext"));
+	log_show(logfd);
 	close(logfd);
 }
 

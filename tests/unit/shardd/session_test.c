@@ -2,11 +2,14 @@
 /*
  * End to end: shardd's session with shard-mapd (a fake one, see
  * daemon_harness.h): registration and heartbeats, requests at stale
- * epochs, a new id for an empty store, and a mapd that misbehaves.
+ * epochs, a new id for an empty store, a recovery share set for the
+ * cluster, and a mapd that misbehaves.
  */
 #define _GNU_SOURCE
 #include <endian.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -271,6 +274,99 @@ TEST_F(session, renumbers_only_an_empty_store)
 	ASSERT_NE(0, mapd_accept(m, 1500));	/* the long backoff */
 	ASSERT_EQ(0, mapd_accept(m, 5000));
 	ASSERT_EQ(12, mapd_expect(m, "daemon-register", 2000, NULL));
+}
+
+/* Answers a heartbeat with epoch 0 and what follows it in the reply
+ * (a JSON text, "" for nothing), then takes the next heartbeat on the
+ * same session: by then the daemon has acted on the reply. */
+static int beat_with(struct fake_mapd *m, const char *more)
+{
+	if (mapd_sendf(m, "{\"ok\":true,\"epoch\":0%s}\n", more))
+		return -1;
+	return mapd_expect(m, "daemon-heartbeat", 2000, NULL) == 7 ? 0 : -1;
+}
+
+/*
+ * A recovery share set for the cluster (mapd's heartbeat reply carries
+ * "recovery_share") overrides --recovery-share while it is set, and is
+ * logged at each change; values that are not 1..100 are ignored with one
+ * warning each, and never break the session.
+ */
+TEST_F(session, heartbeat_sets_recovery_share)
+{
+	static const char *const extra[] = {
+		"--heartbeat-ms", "100", "--recovery-share", "30", NULL };
+	static const char now100[] = "recovery share now 100% (set for the "
+		"cluster; --recovery-share 30)";
+	static const char now50[] = "recovery share now 50% (set for the "
+		"cluster; --recovery-share 30)";
+	static const char back[] = "recovery share back to 30% "
+		"(--recovery-share)";
+	static const char bad[] = "heartbeat reply's recovery_share";
+	struct fake_mapd *m = &self->m;
+	int logfd = -1;
+
+	ASSERT_EQ(0, daemon_start_logged(&self->d, extra, &logfd));
+	ASSERT_EQ(0, mapd_register(m, 5000));
+	ASSERT_EQ(7, mapd_expect(m, "daemon-heartbeat", 2000, NULL));
+
+	/* Set, and set again: logged once. */
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":100"));
+	EXPECT_EQ(1, log_count(logfd, now100));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":100"));
+	EXPECT_EQ(1, log_count(logfd, now100));
+
+	/* No longer set: --recovery-share again; then null, the same. */
+	ASSERT_EQ(0, beat_with(m, ""));
+	EXPECT_EQ(1, log_count(logfd, back));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":null"));
+	EXPECT_EQ(1, log_count(logfd, back));
+
+	/* Bad values: one warning each, however often they come; the
+	 * share stays what it was (50, not 30). */
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":50"));
+	EXPECT_EQ(1, log_count(logfd, now50));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":\"x\""));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":\"x\""));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":\"x\""));
+	EXPECT_EQ(1, log_count(logfd, "recovery_share \"x\" is not a "
+			       "percentage 1..100: ignored; recovery share "
+			       "stays 50%"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":0"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":0"));
+	EXPECT_EQ(1, log_count(logfd, "recovery_share 0 is not"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":101"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":101"));
+	EXPECT_EQ(1, log_count(logfd, "recovery_share 101 is not"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":-5"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":50.5"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":[100]"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":{\"pct\":100}"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":true"));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":\"a long text that "
+			       "does not fit in the log line whole\""));
+	EXPECT_EQ(9, log_count(logfd, bad));
+	EXPECT_EQ(1, log_count(logfd, "recovery_share \"a long text"));
+	EXPECT_EQ(0, log_count(logfd, "in the log line whole"));
+	EXPECT_EQ(1, log_count(logfd, back));
+	EXPECT_EQ(1, log_count(logfd, now50));
+
+	/* A bad value again after a good one is news again. */
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":100"));
+	EXPECT_EQ(2, log_count(logfd, now100));
+	ASSERT_EQ(0, beat_with(m, ",\"recovery_share\":\"x\""));
+	EXPECT_EQ(2, log_count(logfd, "recovery_share \"x\" is not"));
+	EXPECT_EQ(1, log_count(logfd, "recovery_share \"x\" is not a "
+			       "percentage 1..100: ignored; recovery share "
+			       "stays 100%"));
+	ASSERT_EQ(0, beat_with(m, ""));
+	EXPECT_EQ(2, log_count(logfd, back));
+
+	/* Through all of it, one session: nothing closed it. */
+	EXPECT_EQ(0, log_count(logfd, "reconnecting"));
+	log_show(logfd);
+	close(logfd);
+	ASSERT_EQ(0, daemon_stop(&self->d, SIGTERM));
 }
 
 /*

@@ -99,9 +99,9 @@ out=$("$N" add-dev pool-id:u32:1 volume-id:u64:4242 size:u64:$((64 << 20)) \
 dev=/dev/shard$(awk '/^6 u32/ { print $3 }' <<<"$out")
 _wait_for "[ -b $dev ]" 10 || _die "$dev did not appear"
 
-R_SIZE=$(_shard_scaled 32M 16M)
-W_SIZE=$(_shard_scaled 32M 16M)
-STEP=$(_shard_scaled 1 3)
+R_SIZE=$(_shard_scaled 32M 8M)
+W_SIZE=$(_shard_scaled 32M 8M)
+STEP=$(_shard_scaled 1 2)
 WAIT=$(_shard_scaled 30 90)	# seconds I/O may take once it can go
 FILL=(--name=fill --filename="$dev" --offset=0 --size="$R_SIZE" --rw=write
       --bs=16k --ioengine=libaio --direct=1 --iodepth=32 --verify=crc32c

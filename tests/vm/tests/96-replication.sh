@@ -49,9 +49,11 @@ _shard_wait_daemons 3 || _die "three daemons did not register"
 
 POOL=rep
 # Every backfill copies the whole volume (three copies on three daemons).
-VOL_MB=$(_shard_scaled 128 48)
+VOL_MB=$(_shard_scaled 64 48)
 ACK_MB=64
-RW_IO=$(_shard_scaled 64M 16M)
+# Per pass of random writes: short passes, so that the loop under the
+# kills stops soon after the last one.
+RW_IO=16M
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -512,14 +514,30 @@ t_restart_backfill() {
 }
 ktap_test restart-backfills-and-rejoins t_restart_backfill
 
+# Whether the last "recovery share" line of d0, d1 and d2's logs
+# matches PATTERN.
+share_logged() {
+	local d
+	for d in d0 d1 d2; do
+		grep 'recovery share' "$SHARD_T/$d.log" | tail -1 |
+			grep -q "$1" || return 1
+	done
+}
+
 # Kill, restart and backfill four more times (once under the debug
 # kernel, which is about three times slower), each time the primary of
 # most objects among the daemons not killed last, while random writes
 # with verification run without a stop: they end with no error, and
-# every PG with three members.
+# every PG with three members. Recovery speed is not what this checks:
+# the cluster's recovery share is 100% meanwhile (set at run time, with
+# no daemon restarted), and back to each daemon's own after.
 t_repeated_kills() {
 	local rc=0 i who=$victim port name loops=0 rounds
 	rounds=$(_shard_scaled 4 1)
+	_shardctl recovery share 100 >/dev/null ||
+		{ ktap_diag "shardctl recovery share 100 failed"; return 1; }
+	_wait_for "share_logged 'now 100%'" 10 ||
+		{ ktap_diag "not every daemon took the cluster's recovery share"; rc=1; }
 	rm -f "$SHARD_T/stop-rw"
 	(
 		while [ ! -f "$SHARD_T/stop-rw" ]; do
@@ -547,6 +565,10 @@ t_repeated_kills() {
 		ktap_diag "the random write loop did not stop"
 		rc=1
 	fi
+	_shardctl recovery share default >/dev/null ||
+		{ ktap_diag "shardctl recovery share default failed"; rc=1; }
+	_wait_for "share_logged 'back to'" 10 ||
+		{ ktap_diag "not every daemon went back to its own recovery share"; rc=1; }
 	loops=$(wc -l <"$SHARD_T/rw-loops" 2>/dev/null || echo 0)
 	ktap_diag "$loops clean passes of randwrite+verify ($RW_IO each) across the kills"
 	ktap_diag "backfilled in all: $(backfill_totals)"
