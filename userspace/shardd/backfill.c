@@ -10,8 +10,14 @@
  * unreadable here, a member's error, mapd refusing the report) starts
  * over with the next map, or once a scrub repaired our copy.
  *
- * Objects the target holds and we do not are left there (counted, and
- * logged at debug level): nothing reads them while we are the primary.
+ * Objects the target holds and we do not are removed there (push.c
+ * sends a removal for an object we do not hold): we hold every change a
+ * client was told is done, so such an object was dropped here (a
+ * DISCARD or WRITE_ZEROES of all of it) while the target was away, or
+ * comes from a change never acknowledged. Left there, it would be read
+ * once the target is a primary. Not while our store lost table entries
+ * (shard_store_lost): we may hold the object without knowing it, and
+ * the target's copy may be the only one; those are left and counted.
  *
  * Peering: when this daemon becomes a PG's primary (the map before named
  * another), the same job, with a member of the PG as its target and no
@@ -55,7 +61,7 @@ struct bf_push {
 	struct bf_job *job;
 	struct bf_push *next;		/* the job's */
 	struct shard_push *push;
-	uint64_t bytes;
+	uint64_t bytes;			/* 0: a removal */
 	struct timespec t0;
 };
 
@@ -69,7 +75,8 @@ struct bf_job {
 	 * counts); then those to copy. */
 	struct shard_obj *objs;
 	size_t nobjs, next_obj, done_objs;
-	size_t compared, same, only_there;
+	size_t ncopy;			/* objs[ncopy..]: removals */
+	size_t compared, same, only_there, removed;
 	uint64_t bytes;
 	struct bf_push *pushes;
 	unsigned int refs;		/* the list, pushes, a report */
@@ -239,6 +246,7 @@ static void push_done(void *arg, int err)
 	d->bf_sync_pushes -= j->sync;
 	if (!err) {
 		j->done_objs++;
+		j->removed += !p->bytes;
 		j->bytes += p->bytes;
 		d->bf_copied += p->bytes;
 	} else if (err == -EBADMSG) {
@@ -269,7 +277,8 @@ static int push_start(struct bf_job *j, const struct shard_obj *o)
 		return -ENOMEM;
 	}
 	p->job = j;
-	p->bytes = 1ULL << o->order;
+	/* As push.c decides, in the same turn. */
+	p->bytes = shard_store_holds(d->store, o) ? 1ULL << o->order : 0;
 	clock_gettime(CLOCK_MONOTONIC, &p->t0);
 	p->next = j->pushes;
 	j->pushes = p;
@@ -303,9 +312,10 @@ static void job_reported(struct bf_job *j)
 	}
 	pr_info("%s of pool %u PG %u to daemon %u done: %zu objects, %"
 		PRIu64 " MiB in %.1f s (%zu of %zu objects copied, %zu the "
-		"same there, %zu only there)", kind(j), j->pool, j->pg,
-		j->target, j->done_objs, j->bytes >> 20, s, j->done_objs,
-		j->compared, j->same, j->only_there);
+		"same there, %zu only there, %zu of them removed)", kind(j),
+		j->pool, j->pg, j->target, j->done_objs - j->removed,
+		j->bytes >> 20, s, j->done_objs - j->removed, j->compared,
+		j->same, j->only_there, j->removed);
 }
 
 /* Whether mapd's reply lists PG pg among those it refused; its error. */
@@ -544,12 +554,21 @@ static void pump(struct shardd *d)
 	d->bf_pumping = false;
 }
 
-static void only_there(struct bf_job *j, const struct shard_obj *o)
+/* An object the target holds and we do not: removed there (into
+ * gone) unless our store lost table entries. */
+static void only_there(struct bf_job *j, const struct shard_obj *o,
+		       struct shard_obj *gone, size_t *ngone)
 {
+	bool leave = shard_store_lost(j->d->store);
+
 	j->only_there++;
-	pr_debug("backfill of pool %u PG %u: daemon %u holds volume %" PRIu64
-		 " object %" PRIu64 ", which we do not; left there", j->pool,
-		 j->pg, j->target, o->volume, o->object);
+	pr_debug("%s of pool %u PG %u: daemon %u holds volume %" PRIu64
+		 " object %" PRIu64 ", which we do not; %s", kind(j), j->pool,
+		 j->pg, j->target, o->volume, o->object, leave ?
+		 "left there (this store lost table entries)" :
+		 "removed there");
+	if (!leave)
+		gone[(*ngone)++] = *o;
 }
 
 /* Whether the target's copy of o (its listing's entry t) is ours. */
@@ -572,7 +591,8 @@ static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
 			  size_t nt)
 {
 	struct bf_job *j = arg;
-	size_t i, k = 0, keep = 0;
+	size_t i, k = 0, keep = 0, ngone = 0;
+	struct shard_obj *gone, *all;
 
 	j->tlist = NULL;
 	if (err) {
@@ -582,7 +602,12 @@ static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
 		return;
 	}
 	free(j->objs);
-	if (shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs)) {
+	j->objs = NULL;
+	j->nobjs = j->ncopy = 0;
+	gone = malloc((nt + 1) * sizeof(*gone));
+	if (!gone ||
+	    shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs)) {
+		free(gone);
 		free(theirs);
 		job_fail(j, "out of memory");
 		return;
@@ -592,7 +617,7 @@ static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
 		const struct shard_obj *o = &j->objs[i];
 
 		while (k < nt && shard_obj_cmp(&theirs[k].o, o) < 0)
-			only_there(j, &theirs[k++].o);
+			only_there(j, &theirs[k++].o, gone, &ngone);
 		if (k < nt && !shard_obj_cmp(&theirs[k].o, o) &&
 		    same_there(j, o, &theirs[k++])) {
 			j->same++;
@@ -601,14 +626,28 @@ static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
 		j->objs[keep++] = *o;
 	}
 	while (k < nt)
-		only_there(j, &theirs[k++].o);
+		only_there(j, &theirs[k++].o, gone, &ngone);
 	free(theirs);
-	j->nobjs = keep;
+	/* The removals after the copies. */
+	all = ngone ? realloc(j->objs, (keep + ngone) * sizeof(*all)) :
+	      j->objs;
+	if (ngone && !all) {
+		free(gone);
+		j->nobjs = j->ncopy = keep;
+		job_fail(j, "out of memory");
+		return;
+	}
+	if (ngone)
+		memcpy(all + keep, gone, ngone * sizeof(*all));
+	free(gone);
+	j->objs = all;
+	j->ncopy = keep;
+	j->nobjs = keep + ngone;
 	if (!j->sync || j->nobjs)
 		pr_info("%s of pool %u PG %u to daemon %u: %zu of %zu objects "
-			"to copy, %zu the same there, %zu only there", kind(j),
-			j->pool, j->pg, j->target, j->nobjs, j->compared,
-			j->same, j->only_there);
+			"to copy, %zu the same there, %zu only there (%zu to "
+			"remove there)", kind(j), j->pool, j->pg, j->target,
+			keep, j->compared, j->same, j->only_there, ngone);
 	pump(j->d);
 }
 
@@ -617,15 +656,17 @@ static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
 static void job_scan(struct bf_job *j)
 {
 	j->next_obj = j->done_objs = 0;
-	j->compared = j->same = j->only_there = 0;
+	j->compared = j->same = j->only_there = j->removed = 0;
 	j->bytes = 0;
 	j->failed = j->reported = false;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	free(j->objs);
+	j->ncopy = 0;
 	if (shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs)) {
 		job_fail(j, "out of memory");
 		return;
 	}
+	j->ncopy = j->nobjs;
 	j->tlist = shard_member_list_start(j->d, j->target, j->pool, j->pg,
 					   target_listed, j);
 	if (!j->tlist)
@@ -798,7 +839,7 @@ void shard_backfill_progress(const struct shardd *d, uint64_t *objects,
 		if (j->reported)
 			continue;
 		*objects += j->nobjs - j->done_objs;
-		for (i = j->next_obj; i < j->nobjs; i++)
+		for (i = j->next_obj; i < j->ncopy; i++)
 			*bytes += 1ULL << j->objs[i].order;
 		for (p = j->pushes; p; p = p->next)
 			*bytes += p->bytes;

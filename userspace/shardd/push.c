@@ -9,7 +9,9 @@
  * between them, and the last one's completion knows the version of the
  * bytes read. Every piece but the last carries the unknown version: a
  * copy cut short matches nothing, and only the last piece (flagged
- * WHOLE) makes the target record ours.
+ * WHOLE) makes the target record ours. A removal (an object we do not
+ * hold) reads nothing: its REP_ZEROs carry the unknown version, and the
+ * peer drops the object once all of it is zeroes.
  *
  * Lifetime: a push is freed when its reads and every message came back
  * (pending reaches 0) and its owner was told. At exit (d->exiting) the
@@ -145,6 +147,7 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 				    shard_push_done_fn done, void *arg)
 {
 	uint32_t size = 1U << o->order, k, off;
+	bool removal = !shard_store_holds(d->store, o);
 	struct shard_push *p;
 	struct io_uring_sqe *sqe;
 
@@ -153,8 +156,9 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 		return NULL;
 	p->nchunks = (size + SHARD_MAX_IO - 1) / SHARD_MAX_IO;
 	p->chunks = calloc(p->nchunks, sizeof(*p->chunks));
-	if (!p->chunks || posix_memalign((void **)&p->buf, SHARD_BLOCK_SIZE,
-					 size)) {
+	if (!p->chunks || (!removal &&
+			   posix_memalign((void **)&p->buf, SHARD_BLOCK_SIZE,
+					  size))) {
 		free(p->chunks);
 		free(p);
 		return NULL;
@@ -172,7 +176,7 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 		struct shard_peer_msg *m = &p->chunks[k].m;
 
 		p->chunks[k].p = p;
-		m->h.opcode = SHARD_OP_REP_WRITE;
+		m->h.opcode = removal ? SHARD_OP_REP_ZERO : SHARD_OP_REP_WRITE;
 		m->h.len = size - off < SHARD_MAX_IO ? size - off :
 			   SHARD_MAX_IO;
 		m->h.obj_order = o->order;
@@ -180,8 +184,10 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 		m->h.volume = o->volume;
 		m->h.object = o->object;
 		m->h.offset = off;
-		m->payload = p->buf + off;
-		m->wait_payload = true;
+		if (!removal) {
+			m->payload = p->buf + off;
+			m->wait_payload = true;
+		}
 		m->done = chunk_done;
 		if (shard_peer_send(d, target, m)) {
 			p->nchunks = k;
@@ -190,7 +196,7 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 		}
 		p->pending++;
 	}
-	for (k = 0; k < p->nchunks && !p->err; k++) {
+	for (k = 0; k < p->nchunks && !p->err && !removal; k++) {
 		struct shard_peer_msg *m = &p->chunks[k].m;
 
 		p->pending++;

@@ -4,7 +4,9 @@
  * repair): the object is read from our store and queued to the peer as
  * REP_WRITEs in one step, so that the peer applies the copy in the order
  * our store did, before any change submitted here later (rep.c queues
- * those after it on the same connection).
+ * those after it on the same connection). An object we do not hold
+ * (none of our writes to it started) goes as REP_ZEROs over all of it:
+ * the peer drops its copy, as ours was dropped or never made.
  */
 #ifndef SHARDD_PUSH_H
 #define SHARDD_PUSH_H

@@ -475,6 +475,7 @@ static int load_table(struct shard_store *st, const char *path)
 	for (i = st->nslots; i-- > 0;)
 		if (!st->slots[i].used && !st->slots[i].lost)
 			st->free[st->nfree++] = i;
+	st->nlost = bad;
 	if (bad)
 		pr_err("%s: %u object table entries failed their crc and are "
 		       "out of service", path, bad);
@@ -696,4 +697,9 @@ bool shard_store_holds(const struct shard_store *st,
 		       const struct shard_obj *o)
 {
 	return store_lookup(st, o) != NONE;
+}
+
+uint32_t shard_store_lost(const struct shard_store *st)
+{
+	return st->nlost;
 }

@@ -108,6 +108,11 @@ void shard_store_foreach(const struct shard_store *st, uint32_t pool,
 /* Whether the store holds the object (any write to it was started). */
 bool shard_store_holds(const struct shard_store *st,
 		       const struct shard_obj *o);
+/*
+ * How many objects the store may hold without knowing which: their
+ * table entries were unreadable at open (their slots stay out of use).
+ */
+uint32_t shard_store_lost(const struct shard_store *st);
 
 /* Makes every completed write durable (fdatasync); synchronous. */
 int shard_store_flush(struct shard_store *st);

@@ -96,6 +96,7 @@ struct shard_store {
 	uint32_t nbuckets;	/* power of two */
 	uint32_t *free;		/* stack of free slot indexes */
 	uint32_t nfree;
+	uint32_t nlost;		/* slots whose entry was unreadable */
 
 	/* Data I/O goes here: an O_DIRECT descriptor for a block device
 	 * (payloads skip the page cache), else fd. Metadata (superblock,

@@ -73,10 +73,11 @@ static int backfill_begins(struct fake_mapd *m, int fd, int lfd, uint32_t pg,
 
 /*
  * The map names daemon 8 (this test) as a backfill target of a PG of
- * daemon 7's: 7 lists what 8 holds of the PG (nothing), sends it every
- * object of the PG, whole, in SHARD_MAX_IO REP_WRITEs (the last one
- * carrying the object's version), then tells mapd pg-backfilled with
- * the PG's acting row.
+ * daemon 7's: 7 lists what 8 holds of the PG, sends it every object of
+ * the PG that 8 lacks or holds with another version, whole, in
+ * SHARD_MAX_IO REP_WRITEs (the last one carrying the object's version),
+ * removes there the object 7 does not hold, then tells mapd
+ * pg-backfilled with the PG's acting row.
  */
 TEST_F(session, backfill)
 {
@@ -199,11 +200,12 @@ TEST_F(session, backfill_copies_what_differs)
 	ASSERT_EQ(0, reply_list(pfd, &h, list, 5));
 
 	/* B, C, D and E come whole, each with 7's version last (E's is
-	 * unknown here too). */
-	for (k = 0; k < 16; k++) {
+	 * unknown here too); F, which 7 does not hold, is removed there:
+	 * zeroes over all of it. */
+	for (k = 0; k < 20; k++) {
 		i = copy_piece(pfd, &p, &h, self->b, &v, 20);
 		ASSERT_LE(0, i);
-		if (h.offset != 3U << 20)
+		if (h.offset != 3U << 20 || i == 5)
 			continue;
 		if (i < 4) {
 			EXPECT_TRUE(shard_ver_eq(&ver[i], &v));
@@ -212,9 +214,12 @@ TEST_F(session, backfill_copies_what_differs)
 		}
 	}
 	EXPECT_EQ(0, p.pieces[0]);
-	for (k = 1; k < 5; k++)
+	for (k = 1; k < 5; k++) {
 		EXPECT_EQ(4, p.pieces[k]);
-	EXPECT_EQ(0, p.pieces[5]);
+		EXPECT_EQ(0, p.zeroes[k]);
+	}
+	EXPECT_EQ(4, p.pieces[5]);
+	EXPECT_EQ(4, p.zeroes[5]);
 
 	ASSERT_EQ(0, mapd_expect(m, "pg-backfilled", 5000, &msg));
 	EXPECT_EQ(8, json_integer_value(json_object_get(msg, "daemon")));
@@ -412,7 +417,7 @@ TEST_F(session, backfill_target_lists_and_records_unknown)
  * objects of each odd PG, and serves the PGs at once (a client's READ is
  * answered while the list is out). 8 lists A with 7's version, B with
  * another, not C, and D, which 7 does not hold: 7 copies B and C whole,
- * leaves A and D, and tells mapd nothing. A map that leaves the
+ * removes D there (its copy wins), leaves A, and tells mapd nothing. A map that leaves the
  * primaries where they were starts no peering.
  */
 TEST_F(session, peering_after_primary_change)
@@ -490,8 +495,8 @@ TEST_F(session, peering_after_primary_change)
 	list[2] = entry(o[3], (struct shard_ver){ 5, 200 });
 	ASSERT_EQ(0, reply_list(pfd, &held, list, 3));
 
-	/* B and C come whole, each with 7's version last. */
-	for (k = 0; k < 8; k++) {
+	/* B and C come whole, each with 7's version last; D's removal. */
+	for (k = 0; k < 12; k++) {
 		i = copy_piece(pfd, &p, &h, self->b, &v, 60);
 		ASSERT_LE(0, i);
 		EXPECT_EQ(6, h.epoch);
@@ -501,7 +506,9 @@ TEST_F(session, peering_after_primary_change)
 	EXPECT_EQ(0, p.pieces[0]);
 	EXPECT_EQ(4, p.pieces[1]);
 	EXPECT_EQ(4, p.pieces[2]);
-	EXPECT_EQ(0, p.pieces[3]);
+	EXPECT_EQ(4, p.pieces[3]);
+	EXPECT_EQ(4, p.zeroes[3]);
+	EXPECT_EQ(0, p.zeroes[1] + p.zeroes[2]);
 	/* Peering reports to no one. */
 	EXPECT_TRUE(mapd_none(m, "pg-backfilled", 500));
 	EXPECT_FALSE(readable(pfd, 100));

@@ -152,16 +152,21 @@ int next_piece(int fd, struct pushed *p, struct shard_req_h *h, void *buf,
 	if (!readable(fd, wait_ms))
 		return -1;
 	at = now_ms();
-	if (peer_recv_req_ver(fd, h, buf, v) ||
-	    h->opcode != SHARD_OP_REP_WRITE || h->len != SHARD_MAX_IO)
+	if (peer_recv_req_ver(fd, h, buf, v) || h->len != SHARD_MAX_IO ||
+	    (h->opcode != SHARD_OP_REP_WRITE &&
+	     h->opcode != SHARD_OP_REP_ZERO))
 		return -1;
 	for (i = 0; i < p->n && p->objs[i] != h->object; i++)
 		;
-	if (i == p->n || h->offset != p->pieces[i] << 20 ||
+	if (i == p->n || h->offset != p->pieces[i] << 20)
+		return -1;
+	/* A copy's last piece is flagged WHOLE; a removal's pieces never. */
+	if (h->opcode == SHARD_OP_REP_ZERO ? rep_flags_in != 0 :
 	    (rep_flags_in == SHARD_REP_F_WHOLE) != (h->offset == 3U << 20))
 		return -1;
 	if (!p->pieces[i]++)
 		p->first_at[i] = at;
+	p->zeroes[i] += h->opcode == SHARD_OP_REP_ZERO;
 	return (int)i;
 }
 
@@ -173,9 +178,10 @@ int copy_piece(int fd, struct pushed *p, struct shard_req_h *h, void *buf,
 
 	if (i < 0)
 		return -1;
-	if (h->offset != 3U << 20 && (rep_flags_in || shard_ver_known(v)))
+	if ((h->offset != 3U << 20 || h->opcode == SHARD_OP_REP_ZERO) &&
+	    (rep_flags_in || shard_ver_known(v)))
 		return -1;
-	if (!h->offset) {
+	if (!h->offset && h->opcode == SHARD_OP_REP_WRITE) {
 		fill(want, sizeof(want), seed + (unsigned int)i);
 		if (memcmp(want, buf, sizeof(want)))
 			return -1;

@@ -102,6 +102,7 @@ struct pushed {
 	const uint64_t *objs;	/* the objects that may come */
 	unsigned int n;		/* how many (at most 8) */
 	unsigned int pieces[8];	/* of each, so far */
+	unsigned int zeroes[8];	/* of them REP_ZERO (a removal) */
 	long long first_at[8];	/* when its first one came (now_ms()) */
 };
 /*
@@ -109,7 +110,8 @@ struct pushed {
  * in buf, its version in *v (if not NULL), its flags in rep_flags_in.
  * The index in p->objs of its object, the piece counted; -1 when it is
  * not a REP_WRITE of SHARD_MAX_IO bytes at the next offset of one of
- * them, flagged SHARD_REP_F_WHOLE if and only if it is the last.
+ * them, flagged SHARD_REP_F_WHOLE if and only if it is the last, or a
+ * REP_ZERO of the same (a removal; never flagged, counted in zeroes).
  */
 int next_piece(int fd, struct pushed *p, struct shard_req_h *h, void *buf,
 	       struct shard_ver *v, int wait_ms);
@@ -117,7 +119,8 @@ int next_piece(int fd, struct pushed *p, struct shard_req_h *h, void *buf,
  * A piece of a whole-object copy to daemon 8, answered OK at epoch 6:
  * next_piece() (waiting up to 5 s, v not NULL), and but for the last
  * piece no flags and the unknown version, and a first piece of object i
- * (the index returned) starting with 8192 bytes of fill(seed + i). The
+ * (the index returned) starting with 8192 bytes of fill(seed + i); or a
+ * removal's piece, with the unknown version. The
  * index, or -1 when it is not such a piece (then left unanswered) or
  * the answer fails. The last piece's version, in *v, is the test's to
  * check.

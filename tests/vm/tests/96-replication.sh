@@ -40,7 +40,7 @@
 . "$(dirname "$0")/../../lib/shard_common.sh"
 
 [ -n "${SHARD_VM_KERNEL:-}" ] || ktap_skip_all "runs in the VM"
-_require_cmd fio
+_require_cmd fio blkdiscard
 _shard_setup
 for d in d0 d1 d2; do
 	_shard_daemon "$d"
@@ -52,8 +52,9 @@ POOL=rep
 VOL_MB=$(_shard_scaled 64 48)
 ACK_MB=64
 # Per pass of random writes: short passes, so that the loop under the
-# kills stops soon after the last one.
-RW_IO=16M
+# kills stops soon after the last one (a 16 MiB pass takes about 70 s
+# under the debug kernel).
+RW_IO=$(_shard_scaled 16M 4M)
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -475,6 +476,14 @@ t_ack_flush() {
 }
 ktap_test ack-kill-primary-flush-reads-back t_ack_flush
 
+# The objects the daemons removed from backfill targets (held there,
+# dropped here), summed from their logs.
+backfill_removed() {
+	cat "$SHARD_T"/d*.log |
+		sed -n 's/.* done: .* \([0-9]*\) of them removed)$/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
 # The copies the daemons made while backfilling, summed from their logs:
 # "OBJECTS objects, MIB MiB", less the first SKIP_O objects and SKIP_M
 # MiB if given.
@@ -653,28 +662,40 @@ ktap_test deep-scrub-finds-and-repairs t_deep_scrub
 # A member back after missing one change catches up by versions: of all
 # the objects its PGs hold, only the changed one is copied.
 t_delta_recovery() {
-	local off=$((60 << 20)) prim pg pgn who wport wname bo bm copied n try rc=0
+	local off=$((60 << 20)) gone=$((56 << 20)) prim pg pgn who wport wname
+	local bo bm r0 copied n try rc=0
 	read -r prim _ pg < <(rep primary-at ack "$off")
 	pgn=$((16#${pg#*.}))	# the daemons log PG numbers in decimal
 	read -r who wport _ < <(rep victim data "$prim")
 	wname=$(name_of_port "$wport")
+	# An object on every member, discarded whole while one is away.
+	ack_write "$gone" 16 "$SHARD_T/dd-gone.err" ||
+		{ ktap_diag "write failed: $(cat "$SHARD_T/dd-gone.err")"; return 1; }
 	read -r bo _ bm _ < <(backfill_totals)
+	r0=$(backfill_removed)
 	ktap_diag "kill -9 $wname (daemon $who), a member of PG $pg"
 	_shard_kill "$wname" 9
 	rep wait "$who" down 30 || { diag_state "daemon $who still mapped"; return 1; }
 	ack_write "$off" 1 "$SHARD_T/dd-delta.err" ||
 		{ ktap_diag "write failed: $(cat "$SHARD_T/dd-delta.err")"; return 1; }
+	blkdiscard -o "$gone" -l $((4 << 20)) "$ack" ||
+		{ ktap_diag "blkdiscard of the object at $gone failed"; return 1; }
 	_shard_daemon "$wname"
 	rep wait-clean 3 "$clean_wait" ||
 		{ diag_state "daemon $who did not rejoin every PG"; return 1; }
 	copied=$(backfill_totals "$bo" "$bm")
-	ktap_diag "daemon $who back after missing one write: $copied copied"
+	ktap_diag "daemon $who back after missing one write and one discarded object: $copied copied, $(($(backfill_removed) - r0)) removed"
 	grep -h "backfill of .* to daemon $who .*done:" "$SHARD_T"/d*.log |
 		tail -3 | sed 's/^/# /'
 	case $copied in
 	"1 objects, 4 MiB") ;;
 	*) ktap_diag "expected exactly the changed object to be copied"; rc=1 ;;
 	esac
+	[ $(($(backfill_removed) - r0)) = 1 ] ||
+		{ ktap_diag "expected the discarded object to be removed there"; rc=1; }
+	cmp -n $((4 << 20)) <(dd if="$ack" bs=1M skip=$((gone >> 20)) count=4 \
+		iflag=direct 2>/dev/null) /dev/zero ||
+		{ ktap_diag "the discarded object does not read as zeroes"; rc=1; }
 	# The primary may still be taking the last map in: a scrub that
 	# stops because the members changed is asked for again.
 	for try in 1 2 3; do
