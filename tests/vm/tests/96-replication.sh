@@ -15,14 +15,17 @@
 #  5. four more rounds (one under the debug kernel) of kill -9 (the
 #     primary of most objects, never the same daemon twice in a row),
 #     restart and backfill, while random writes with verification run
-#     on: no error, every PG active+clean at the end (five kills in all);
+#     on: no error, every PG active+clean at the end (five kills in all;
+#     the cluster's recovery share set to 100% meanwhile, and back);
 #  6. a block of the primary's copy damaged on disk reads back right,
 #     from another member's copy;
 #  6b. a deep scrub (shardctl pg deep-scrub) of that PG and of one whose
 #     member's copy is damaged repairs both, and a second finds nothing;
-#  6c. a member misses one 64 KiB write while it is down: when it is
-#     back, the backfills compare versions and copy that one object
-#     only, and a deep scrub of its PG finds the copies equal;
+#  6c. a member misses one 64 KiB write and the discard of a whole
+#     object while it is down: when it is back, the backfills compare
+#     versions, copy the written object only and remove the discarded
+#     one there, and a deep scrub of the written one's PG finds the
+#     copies equal;
 #  6d. a fourth daemon joins, and the daemon that is primary of most
 #     objects is marked out: its copies are rebuilt on the others (every
 #     PG active+clean with three members, none of them the daemon out),
