@@ -277,8 +277,7 @@ static int push_start(struct bf_job *j, const struct shard_obj *o)
 		return -ENOMEM;
 	}
 	p->job = j;
-	/* As push.c decides, in the same turn. */
-	p->bytes = shard_store_holds(d->store, o) ? 1ULL << o->order : 0;
+	p->bytes = shard_push_removes(p->push) ? 0 : 1ULL << o->order;
 	clock_gettime(CLOCK_MONOTONIC, &p->t0);
 	p->next = j->pushes;
 	j->pushes = p;

@@ -43,6 +43,7 @@ struct shard_push {
 	unsigned int pending;		/* reads and messages out */
 	int err;			/* the first failure */
 	bool starting;			/* inside shard_push_start */
+	bool removal;			/* we do not hold the object */
 	bool told;
 	shard_push_done_fn done;
 	void *arg;
@@ -165,6 +166,7 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 	}
 	p->d = d;
 	p->o = *o;
+	p->removal = removal;
 	p->done = done;
 	p->arg = arg;
 	p->starting = true;
@@ -216,6 +218,11 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 		shard_sqe_set_ev(sqe, &p->end_ev);
 	}
 	return p;
+}
+
+bool shard_push_removes(const struct shard_push *p)
+{
+	return p->removal;
 }
 
 void shard_push_cancel(struct shard_push *p)

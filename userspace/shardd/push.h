@@ -11,6 +11,7 @@
 #ifndef SHARDD_PUSH_H
 #define SHARDD_PUSH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct shardd;
@@ -29,6 +30,8 @@ typedef void (*shard_push_done_fn)(void *arg, int err);
 struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 				    const struct shard_obj *o,
 				    shard_push_done_fn done, void *arg);
+/* Whether it removes the object there rather than copying it. */
+bool shard_push_removes(const struct shard_push *p);
 /* The owner no longer wants it (call only before done ran):
  * done(arg, -ECANCELED) follows, possibly before this returns. */
 void shard_push_cancel(struct shard_push *p);
