@@ -180,7 +180,8 @@ struct shard_rep_ext {
 };
 
 /*
- * The last piece of a whole-object copy: the receiver holds all of the
+ * The last piece of a copy (of the whole object, or of the blocks
+ * changed since the receiver's version): the receiver holds all of the
  * object as of ver now. Without it a daemon that is only being
  * backfilled records "unknown": a change to part of an object whose
  * other bytes it may have missed does not make its copy that version.

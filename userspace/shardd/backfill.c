@@ -6,7 +6,9 @@
  * are never older than what it listed; it copies those the target
  * lacks or holds with another version, or an unknown one on either
  * side, one push at a time (push.c), and reports to mapd when every push
- * was answered. A job that fails (the target's list, an object
+ * was answered. A copy sends only the blocks changed since the target's
+ * version when our store's change log still reaches back to it (a
+ * member back after a short absence), else the whole object. A job that fails (the target's list, an object
  * unreadable here, a member's error, mapd refusing the report) starts
  * over with the next map, or once a scrub repaired our copy.
  *
@@ -62,6 +64,7 @@ struct bf_push {
 	struct bf_push *next;		/* the job's */
 	struct shard_push *push;
 	uint64_t bytes;			/* 0: a removal */
+	uint64_t size;			/* of the object */
 	struct timespec t0;
 };
 
@@ -76,7 +79,11 @@ struct bf_job {
 	struct shard_obj *objs;
 	size_t nobjs, next_obj, done_objs;
 	size_t ncopy;			/* objs[ncopy..]: removals */
+	/* The target's version of objs[i < ncopy]: what a push needs
+	 * send (unknown: all of it). NULL before the list is in. */
+	struct shard_ver *theirs;
 	size_t compared, same, only_there, removed;
+	size_t partial;			/* copies of changed blocks only */
 	uint64_t bytes;
 	struct bf_push *pushes;
 	unsigned int refs;		/* the list, pushes, a report */
@@ -110,6 +117,7 @@ static void job_put(struct bf_job *j)
 		return;
 	list_remove(&j->d->bf_dead, j);
 	free(j->objs);
+	free(j->theirs);
 	free(j);
 }
 
@@ -247,6 +255,7 @@ static void push_done(void *arg, int err)
 	if (!err) {
 		j->done_objs++;
 		j->removed += !p->bytes;
+		j->partial += p->bytes && p->bytes < p->size;
 		j->bytes += p->bytes;
 		d->bf_copied += p->bytes;
 	} else if (err == -EBADMSG) {
@@ -264,20 +273,24 @@ static void push_done(void *arg, int err)
 	pump(d);
 }
 
-static int push_start(struct bf_job *j, const struct shard_obj *o)
+static int push_start(struct bf_job *j, size_t i)
 {
 	struct shardd *d = j->d;
 	struct bf_push *p = calloc(1, sizeof(*p));
 
 	if (p)
-		p->push = shard_push_start(d, j->target, o, push_done, p);
+		p->push = shard_push_start(d, j->target, &j->objs[i],
+					   j->theirs && i < j->ncopy ?
+					   &j->theirs[i] : NULL,
+					   push_done, p);
 	if (!p || !p->push) {
 		free(p);
 		job_fail(j, "out of memory");
 		return -ENOMEM;
 	}
 	p->job = j;
-	p->bytes = shard_push_removes(p->push) ? 0 : 1ULL << o->order;
+	p->bytes = shard_push_bytes(p->push);
+	p->size = 1ULL << j->objs[i].order;
 	clock_gettime(CLOCK_MONOTONIC, &p->t0);
 	p->next = j->pushes;
 	j->pushes = p;
@@ -294,9 +307,20 @@ struct bf_report {
 	struct bf_job *jobs[];
 };
 
+/* "12 KiB", "4.0 MiB": a delta's bytes show, a rebuild's stay short. */
+static const char *size_text(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes < 1ULL << 20)
+		snprintf(buf, len, "%" PRIu64 " KiB", (bytes + 1023) >> 10);
+	else
+		snprintf(buf, len, "%.1f MiB", (double)bytes / (1 << 20));
+	return buf;
+}
+
 static void job_reported(struct bf_job *j)
 {
 	struct timespec t;
+	char size[32];
 	double s;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -309,12 +333,14 @@ static void job_reported(struct bf_job *j)
 			 j->compared);
 		return;
 	}
-	pr_info("%s of pool %u PG %u to daemon %u done: %zu objects, %"
-		PRIu64 " MiB in %.1f s (%zu of %zu objects copied, %zu the "
-		"same there, %zu only there, %zu of them removed)", kind(j),
-		j->pool, j->pg, j->target, j->done_objs - j->removed,
-		j->bytes >> 20, s, j->done_objs - j->removed, j->compared,
-		j->same, j->only_there, j->removed);
+	pr_info("%s of pool %u PG %u to daemon %u done: %zu objects, %s in "
+		"%.1f s (%zu of %zu objects copied, %zu of them only the "
+		"blocks changed, %zu the same there, %zu only there, %zu of "
+		"them removed)", kind(j), j->pool, j->pg, j->target,
+		j->done_objs - j->removed,
+		size_text(j->bytes, size, sizeof(size)), s,
+		j->done_objs - j->removed, j->compared, j->partial, j->same,
+		j->only_there, j->removed);
 }
 
 /* Whether mapd's reply lists PG pg among those it refused; its error. */
@@ -526,7 +552,7 @@ static void pump_once(struct shardd *d)
 				throttled = true;
 				continue;
 			}
-			if (push_start(j, &j->objs[j->next_obj++]))
+			if (push_start(j, j->next_obj++))
 				return;
 			more = true;
 			if (d->bf_pushes >= d->recovery_pushes)
@@ -592,6 +618,7 @@ static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
 	struct bf_job *j = arg;
 	size_t i, k = 0, keep = 0, ngone = 0;
 	struct shard_obj *gone, *all;
+	struct shard_ver v;
 
 	j->tlist = NULL;
 	if (err) {
@@ -601,13 +628,17 @@ static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
 		return;
 	}
 	free(j->objs);
+	free(j->theirs);
 	j->objs = NULL;
+	j->theirs = NULL;
 	j->nobjs = j->ncopy = 0;
 	gone = malloc((nt + 1) * sizeof(*gone));
 	if (!gone ||
-	    shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs)) {
+	    shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs) ||
+	    !(j->theirs = calloc(j->nobjs + 1, sizeof(*j->theirs)))) {
 		free(gone);
 		free(theirs);
+		j->nobjs = 0;
 		job_fail(j, "out of memory");
 		return;
 	}
@@ -617,11 +648,18 @@ static void target_listed(void *arg, int err, struct shard_member_obj *theirs,
 
 		while (k < nt && shard_obj_cmp(&theirs[k].o, o) < 0)
 			only_there(j, &theirs[k++].o, gone, &ngone);
-		if (k < nt && !shard_obj_cmp(&theirs[k].o, o) &&
-		    same_there(j, o, &theirs[k++])) {
-			j->same++;
-			continue;
+		v = (struct shard_ver){ 0, 0 };
+		if (k < nt && !shard_obj_cmp(&theirs[k].o, o)) {
+			if (same_there(j, o, &theirs[k])) {
+				k++;
+				j->same++;
+				continue;
+			}
+			if (theirs[k].o.order == o->order)
+				v = theirs[k].ver;
+			k++;
 		}
+		j->theirs[keep] = v;
 		j->objs[keep++] = *o;
 	}
 	while (k < nt)
@@ -656,10 +694,13 @@ static void job_scan(struct bf_job *j)
 {
 	j->next_obj = j->done_objs = 0;
 	j->compared = j->same = j->only_there = j->removed = 0;
+	j->partial = 0;
 	j->bytes = 0;
 	j->failed = j->reported = false;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	free(j->objs);
+	free(j->theirs);
+	j->theirs = NULL;
 	j->ncopy = 0;
 	if (shard_pg_objects(j->d, j->pool, j->pg, &j->objs, &j->nobjs)) {
 		job_fail(j, "out of memory");
@@ -864,6 +905,7 @@ static void free_list(struct bf_job **head)
 		}
 		/* j->tlist freed itself when the peers went. */
 		free(j->objs);
+		free(j->theirs);
 		free(j);
 	}
 }

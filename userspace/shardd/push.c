@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Object pushes (push.h). A push is one buffer the size of the object,
- * read in pieces of SHARD_MAX_IO (what the store reads at once), each
- * piece a REP_WRITE queued before its read completes (wait_payload), so
- * that nothing queued to the peer later can overtake it.
+ * read in pieces of at most SHARD_MAX_IO (what the store reads at once),
+ * each piece a REP_WRITE queued before its read completes
+ * (wait_payload), so that nothing queued to the peer later can overtake
+ * it. The pieces cover the whole object, or, when the peer's copy is at
+ * a version our store's change log reaches back to, only the blocks
+ * changed since (shard_store_changed_since): the rest of its copy holds
+ * our bytes already.
  *
  * Versions: the reads are submitted together, so no change here comes
  * between them, and the last one's completion knows the version of the
@@ -22,6 +26,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "loop.h"
 #include "peer.h"
@@ -45,6 +50,7 @@ struct shard_push {
 	bool starting;			/* inside shard_push_start */
 	bool removal;			/* we do not hold the object */
 	bool told;
+	uint64_t bytes;			/* to send: 0 for a removal */
 	shard_push_done_fn done;
 	void *arg;
 	struct shard_ev end_ev;		/* ends on the next turn */
@@ -143,19 +149,62 @@ static void read_done(void *arg, int err)
 	part_done(p);
 }
 
+static bool block_set(const uint64_t *blocks, uint32_t b)
+{
+	return blocks[b / 64] >> (b % 64) & 1;
+}
+
+/*
+ * The pieces that carry the blocks set in blocks of an object of size
+ * bytes: runs of them, cut at SHARD_MAX_IO. Fills c's offsets and
+ * lengths if c is not NULL; returns how many.
+ */
+static unsigned int plan(const uint64_t *blocks, uint32_t size,
+			 struct push_chunk *c)
+{
+	uint32_t nblk = (size + SHARD_BLOCK_SIZE - 1) / SHARD_BLOCK_SIZE;
+	uint32_t b = 0, first, off, end;
+	unsigned int n = 0;
+
+	while (b < nblk) {
+		if (!block_set(blocks, b)) {
+			b++;
+			continue;
+		}
+		first = b;
+		while (b < nblk && block_set(blocks, b) &&
+		       (b - first) * SHARD_BLOCK_SIZE < SHARD_MAX_IO)
+			b++;
+		off = first * SHARD_BLOCK_SIZE;
+		end = b * SHARD_BLOCK_SIZE < size ? b * SHARD_BLOCK_SIZE : size;
+		if (c) {
+			c[n].m.h.offset = off;
+			c[n].m.h.len = end - off;
+		}
+		n++;
+	}
+	return n;
+}
+
 struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 				    const struct shard_obj *o,
+				    const struct shard_ver *theirs,
 				    shard_push_done_fn done, void *arg)
 {
-	uint32_t size = 1U << o->order, k, off;
+	uint32_t size = 1U << o->order, k;
 	bool removal = !shard_store_holds(d->store, o);
+	uint64_t blocks[SHARD_STORE_BLOCK_WORDS];
 	struct shard_push *p;
 	struct io_uring_sqe *sqe;
 
+	if (removal || !theirs ||
+	    !shard_store_changed_since(d->store, o, theirs, blocks) ||
+	    !plan(blocks, size, NULL))
+		memset(blocks, 0xff, sizeof(blocks));
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->nchunks = (size + SHARD_MAX_IO - 1) / SHARD_MAX_IO;
+	p->nchunks = plan(blocks, size, NULL);
 	p->chunks = calloc(p->nchunks, sizeof(*p->chunks));
 	if (!p->chunks || (!removal &&
 			   posix_memalign((void **)&p->buf, SHARD_BLOCK_SIZE,
@@ -164,6 +213,7 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 		free(p);
 		return NULL;
 	}
+	plan(blocks, size, p->chunks);
 	p->d = d;
 	p->o = *o;
 	p->removal = removal;
@@ -174,21 +224,19 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 	if (d->pushes)
 		d->pushes->prev = p;
 	d->pushes = p;
-	for (k = 0, off = 0; k < p->nchunks; k++, off += SHARD_MAX_IO) {
+	for (k = 0; k < p->nchunks; k++) {
 		struct shard_peer_msg *m = &p->chunks[k].m;
 
 		p->chunks[k].p = p;
 		m->h.opcode = removal ? SHARD_OP_REP_ZERO : SHARD_OP_REP_WRITE;
-		m->h.len = size - off < SHARD_MAX_IO ? size - off :
-			   SHARD_MAX_IO;
 		m->h.obj_order = o->order;
 		m->h.pool = o->pool;
 		m->h.volume = o->volume;
 		m->h.object = o->object;
-		m->h.offset = off;
 		if (!removal) {
-			m->payload = p->buf + off;
+			m->payload = p->buf + m->h.offset;
 			m->wait_payload = true;
+			p->bytes += m->h.len;
 		}
 		m->done = chunk_done;
 		if (shard_peer_send(d, target, m)) {
@@ -223,6 +271,11 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 bool shard_push_removes(const struct shard_push *p)
 {
 	return p->removal;
+}
+
+uint64_t shard_push_bytes(const struct shard_push *p)
+{
+	return p->bytes;
 }
 
 void shard_push_cancel(struct shard_push *p)

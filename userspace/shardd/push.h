@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Copying one object of ours to another daemon (backfill, scrub's
- * repair): the object is read from our store and queued to the peer as
- * REP_WRITEs in one step, so that the peer applies the copy in the order
- * our store did, before any change submitted here later (rep.c queues
- * those after it on the same connection). An object we do not hold
+ * repair): the object, or the blocks of it changed since the peer's
+ * version, is read from our store and queued to the peer as REP_WRITEs
+ * in one step, so that the peer applies the copy in the order our store
+ * did, before any change submitted here later (rep.c queues those after
+ * it on the same connection). An object we do not hold
  * (none of our writes to it started) goes as REP_ZEROs over all of it:
  * the peer drops its copy, as ours was dropped or never made.
  */
@@ -17,6 +18,7 @@
 struct shardd;
 struct shard_obj;
 struct shard_push;
+struct shard_ver;
 
 /*
  * err: 0 when the peer has the whole object; -EBADMSG or -EIO when our
@@ -26,12 +28,19 @@ struct shard_push;
  */
 typedef void (*shard_push_done_fn)(void *arg, int err);
 
-/* NULL on ENOMEM (done never runs). */
+/*
+ * theirs: the version of the target's copy, or NULL (none, or not
+ * known). When our store knows what changed since it, only the blocks
+ * changed go; else all of the object. NULL on ENOMEM (done never runs).
+ */
 struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 				    const struct shard_obj *o,
+				    const struct shard_ver *theirs,
 				    shard_push_done_fn done, void *arg);
 /* Whether it removes the object there rather than copying it. */
 bool shard_push_removes(const struct shard_push *p);
+/* The bytes of the object it sends (0 for a removal). */
+uint64_t shard_push_bytes(const struct shard_push *p);
 /* The owner no longer wants it (call only before done ran):
  * done(arg, -ECANCELED) follows, possibly before this returns. */
 void shard_push_cancel(struct shard_push *p);

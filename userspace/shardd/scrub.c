@@ -628,8 +628,8 @@ static void push_to_bad(struct scrub_job *j)
 			continue;
 		sp->j = j;
 		sp->copy = c;
-		sp->push = shard_push_start(j->d, j->ids[c], cur(j), push_done,
-					    sp);
+		sp->push = shard_push_start(j->d, j->ids[c], cur(j), NULL,
+					    push_done, sp);
 		if (sp->push)
 			j->pending++;
 	}

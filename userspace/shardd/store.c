@@ -93,8 +93,8 @@ int store_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static uint32_t hash_obj(uint32_t pool, uint64_t volume, uint64_t object,
-			 uint32_t nbuckets)
+uint32_t store_hash_obj(uint32_t pool, uint64_t volume, uint64_t object,
+			uint32_t nbuckets)
 {
 	uint64_t h = volume * 0x9e3779b97f4a7c15ULL ^ object;
 
@@ -106,7 +106,7 @@ static uint32_t hash_obj(uint32_t pool, uint64_t volume, uint64_t object,
 
 uint32_t store_lookup(const struct shard_store *st, const struct shard_obj *o)
 {
-	uint32_t i = st->buckets[hash_obj(o->pool, o->volume, o->object,
+	uint32_t i = st->buckets[store_hash_obj(o->pool, o->volume, o->object,
 					  st->nbuckets)];
 
 	for (; i != NONE; i = st->slots[i].next) {
@@ -122,8 +122,8 @@ uint32_t store_lookup(const struct shard_store *st, const struct shard_obj *o)
 void store_hash_insert(struct shard_store *st, uint32_t i)
 {
 	struct slot *s = &st->slots[i];
-	uint32_t *head = &st->buckets[hash_obj(s->pool, s->volume, s->object,
-					       st->nbuckets)];
+	uint32_t *head = &st->buckets[store_hash_obj(s->pool, s->volume,
+						     s->object, st->nbuckets)];
 
 	s->next = *head;
 	*head = i;
@@ -132,8 +132,8 @@ void store_hash_insert(struct shard_store *st, uint32_t i)
 void store_hash_remove(struct shard_store *st, uint32_t i)
 {
 	struct slot *s = &st->slots[i];
-	uint32_t *p = &st->buckets[hash_obj(s->pool, s->volume, s->object,
-					    st->nbuckets)];
+	uint32_t *p = &st->buckets[store_hash_obj(s->pool, s->volume,
+						  s->object, st->nbuckets)];
 
 	while (*p != i)
 		p = &st->slots[*p].next;
@@ -626,7 +626,8 @@ int shard_store_open(struct shard_store **out,
 	st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
 	st->free = calloc(st->nslots, sizeof(*st->free));
 	st->qbuckets = calloc(STORE_QBUCKETS, sizeof(*st->qbuckets));
-	if (!st->slots || !st->buckets || !st->free || !st->qbuckets) {
+	if (!st->slots || !st->buckets || !st->free || !st->qbuckets ||
+	    store_log_init(st, opts->change_log)) {
 		ret = -ENOMEM;
 		pr_err("%s: no memory for the object table", opts->path);
 		goto err_mem;
@@ -644,6 +645,7 @@ int shard_store_open(struct shard_store **out,
 	return 0;
 
 err_mem:
+	store_log_free(st);
 	free(st->qbuckets);
 	free(st->free);
 	free(st->buckets);
@@ -665,6 +667,7 @@ int shard_store_close(struct shard_store *st)
 	if (st->dfd != st->fd)
 		close(st->dfd);
 	close(st->fd);
+	store_log_free(st);
 	free(st->qbuckets);
 	free(st->free);
 	free(st->buckets);

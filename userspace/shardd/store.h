@@ -46,6 +46,7 @@ struct shard_store_opts {
 	bool direct;		/* O_DIRECT data on a regular file (tests);
 				 * block devices always try it */
 	const char *boot_id_path;	/* tests; NULL: the kernel's */
+	uint32_t change_log;	/* entries of the change log; 0: 65536 */
 };
 
 struct io_uring;
@@ -92,6 +93,20 @@ int shard_store_zero(struct shard_store *st, const struct shard_obj *obj,
  */
 bool shard_store_version(const struct shard_store *st,
 			 const struct shard_obj *o, struct shard_ver *out);
+/*
+ * Which blocks of an object changed since its version from: true when
+ * the store still knows every change submitted to it since then (it
+ * keeps the last ones, in memory), with bit b of blocks set for each
+ * 4 KiB block b any of them touched. A read submitted after the call
+ * returns bytes that differ from those of version from in those blocks
+ * only. False (and no bits) when it does not know, when from is
+ * unknown, or when the object is at from already.
+ */
+#define SHARD_STORE_BLOCK_WORDS	((1U << (SHARD_STORE_SLOT_ORDER - 12)) / 64)
+bool shard_store_changed_since(const struct shard_store *st,
+			       const struct shard_obj *o,
+			       const struct shard_ver *from,
+			       uint64_t blocks[SHARD_STORE_BLOCK_WORDS]);
 /* A sequence number for a new change's version, never handed out
  * before by this store (it survives restarts). */
 uint64_t shard_store_next_seq(struct shard_store *st);

@@ -79,6 +79,8 @@ struct slot {
 	uint8_t order;
 	bool used;
 	bool lost;		/* its entry is unreadable: never reused */
+	bool disk_unknown;	/* its entry on disk names no version (false:
+				 * it may name one) */
 	struct shard_ver ver;
 };
 
@@ -109,6 +111,12 @@ struct shard_store {
 
 	struct io_uring *ring;	/* where data operations run */
 	struct store_objq **qbuckets;	/* objects with operations queued */
+
+	/* store_log.c */
+	struct store_chg *log;
+	uint64_t *log_heads;
+	uint32_t log_size;	/* entries, a power of two */
+	uint64_t log_next;	/* the next entry's number */
 };
 
 static inline uint64_t store_crc_pos(const struct shard_store *st,
@@ -131,6 +139,8 @@ static inline uint64_t store_entry_pos(const struct shard_store *st,
 }
 
 /* store.c: the object table in memory. */
+uint32_t store_hash_obj(uint32_t pool, uint64_t volume, uint64_t object,
+			uint32_t nbuckets);
 uint32_t store_lookup(const struct shard_store *st, const struct shard_obj *o);
 void store_hash_insert(struct shard_store *st, uint32_t slot);
 void store_hash_remove(struct shard_store *st, uint32_t slot);
@@ -174,5 +184,23 @@ int store_order_enter(struct shard_store *st, struct store_qent *e,
 /* Removes finished e (the head); returns the next one to run or NULL. */
 struct store_qent *store_order_leave(struct shard_store *st,
 				     struct store_qent *e);
+
+/*
+ * store_log.c: the change log behind shard_store_changed_since. add
+ * records a write or zero with a version as it is submitted (alone: no
+ * other operation on the object is queued before it) and returns the
+ * entry's number; fail says that change failed.
+ */
+#define STORE_LOG_DEFAULT	65536U
+
+struct store_chg;
+
+int store_log_init(struct shard_store *st, uint32_t entries);
+void store_log_free(struct shard_store *st);
+uint64_t store_log_add(struct shard_store *st, const struct shard_obj *o,
+		       uint32_t off, uint32_t len, const struct shard_ver *ver,
+		       bool alone);
+void store_log_fail(struct shard_store *st, const struct shard_obj *o,
+		    uint64_t n);
 
 #endif /* SHARDD_STORE_INT_H */

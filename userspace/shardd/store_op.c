@@ -12,12 +12,14 @@
  *          in) -> verify every block's crc -> copy out
  *   write: [table entry of a new slot] -> crc entries (only when the
  *          first or last block is partial) -> the partial first/last
- *          block (read-modify-write) -> data and crc entries together
- *          -> [table entry with the new version]
- *   zero:  crc entries -> partial first/last block -> those blocks, crc
- *          entries (0 for whole blocks) and a hole punch together ->
- *          the slot's whole crc page -> free the slot if it is all zero,
- *          else [table entry with the new version]
+ *          block (read-modify-write) -> [table entry with the unknown
+ *          version] -> data and crc entries together -> [table entry
+ *          with the new version]
+ *   zero:  crc entries -> partial first/last block -> [table entry with
+ *          the unknown version] -> those blocks, crc entries (0 for
+ *          whole blocks) and a hole punch together -> the slot's whole
+ *          crc page -> free the slot if it is all zero, else [table
+ *          entry with the new version]
  *
  * Operations on one object are serialized by store_order.c, so a phase
  * may read crc entries and blocks without anyone changing them under
@@ -49,6 +51,7 @@ enum phase {
 	P_ALLOC,	/* write: the table entry of a new slot */
 	P_CRCS,		/* crc entries of the blocks touched */
 	P_DATA,		/* read: runs of stored blocks; else RMW reads */
+	P_UNVER,	/* write, zero: the entry with the unknown version */
 	P_STORE,	/* write, zero: data blocks, crc entries, punch */
 	P_FREECHK,	/* zero: the slot's whole crc page */
 	P_FREE,		/* zero: the emptied slot's table entry */
@@ -78,6 +81,7 @@ struct shard_store_op {
 	unsigned char *ubuf;		/* the caller's */
 	struct shard_ver ver;		/* recorded when set_ver */
 	bool set_ver;
+	uint64_t log_n;			/* its change log entry, or 0 */
 	shard_store_done_fn done;
 	void *arg;
 
@@ -237,6 +241,7 @@ static void start_alloc(struct shard_store_op *op)
 	 * zeroes; only the table entry needs writing. */
 	op->fresh = true;
 	s->ver.epoch = s->ver.seq = 0;
+	s->disk_unknown = true;
 	store_encode_entry(st, i, &op->ent);
 	op->phase = P_ALLOC;
 	op_write(op, st->fd, &op->ent, st->ent_size,
@@ -353,9 +358,7 @@ static bool rmw_ok(struct shard_store_op *op)
 
 /*
  * From here until the new version is recorded the object's bytes match
- * no version: if the operation fails, it stays that way (in memory; the
- * entry on disk keeps the old one, which a copy elsewhere also had only
- * if that copy missed this change too).
+ * no version: if the operation fails, it stays that way.
  */
 static void data_touched(struct shard_store_op *op)
 {
@@ -365,15 +368,67 @@ static void data_touched(struct shard_store_op *op)
 		s->ver.epoch = s->ver.seq = 0;
 }
 
+/*
+ * Before a change with a version touches data, the table entry on disk
+ * stops naming the old version: a daemon killed in the middle of the
+ * change reopens with the object at no version, its bytes part old,
+ * part new. Left naming the old one, it would claim the bytes of a
+ * version that other copies hold whole: backfill would skip the object
+ * or send only the blocks changed since, and the half-written change
+ * (one never acknowledged, if its daemon was the primary) would stay.
+ * An entry already at no version (a new slot, or one a change queued
+ * before this one left so) is left as it is; a change without a version
+ * restores the bytes its version stands for.
+ */
+static bool unver_first(const struct shard_store_op *op)
+{
+	const struct shard_store *st = op->st;
+
+	return op->set_ver && st->ent_size != ENT_V1_SIZE &&
+	       !st->slots[op->slot].disk_unknown;
+}
+
+static void write_unver(struct shard_store_op *op)
+{
+	struct shard_store *st = op->st;
+
+	data_touched(op);
+	st->slots[op->slot].disk_unknown = true;
+	store_encode_entry(st, op->slot, &op->ent);
+	op->phase = P_UNVER;
+	op_write(op, st->fd, &op->ent, st->ent_size,
+		 store_entry_pos(st, op->slot), NULL);
+}
+
+/*
+ * Whether the operation queued next on the object is a change with a
+ * version: that one's entry write will name its version, so this one's
+ * need not go to disk (a run of writes to one object writes its entry
+ * twice, not twice per write). Should the next one fail before it
+ * touches data, the entry stays at no version: it costs a whole copy
+ * of the object if its daemon dies before the object changes again.
+ */
+static bool change_follows(const struct shard_store_op *op)
+{
+	const struct store_qent *next = op->qe.next;
+
+	return next &&
+	       container_of(next, const struct shard_store_op, qe)->set_ver;
+}
+
 /* Records the change's version in the object's table entry. */
 static void write_version(struct shard_store_op *op)
 {
 	struct shard_store *st = op->st;
+	struct slot *s = &st->slots[op->slot];
 
 	op->phase = P_DONE;
 	if (!op->set_ver)
 		return;
-	st->slots[op->slot].ver = op->ver;
+	s->ver = op->ver;
+	if (s->disk_unknown && change_follows(op))
+		return;
+	s->disk_unknown = !shard_ver_known(&op->ver);
 	store_encode_entry(st, op->slot, &op->ent);
 	op->phase = P_VER;
 	op_write(op, st->fd, &op->ent, st->ent_size,
@@ -385,8 +440,6 @@ static void write_store(struct shard_store_op *op)
 	struct shard_store *st = op->st;
 	uint32_t i;
 
-	if (!rmw_ok(op))
-		return;
 	if (op->data != op->ubuf)
 		memcpy(op->data + op->off % BLK, op->ubuf, op->len);
 	for (i = 0; i < op->n; i++)
@@ -408,8 +461,6 @@ static void zero_store(struct shard_store_op *op)
 	uint32_t w1 = op->b0 + op->n - op->part[1];	/* [w0, w1) */
 	int i;
 
-	if (!rmw_ok(op))
-		return;
 	if (op->part[0]) {
 		uint32_t from = op->off % BLK;
 		uint32_t to = end - op->b0 * BLK < BLK ? end - op->b0 * BLK : BLK;
@@ -490,7 +541,17 @@ static void op_step(struct shard_store_op *op)
 			read_runs(op);
 		else if (op->kind == K_READ)
 			read_finish(op);
+		else if (!rmw_ok(op))
+			break;
+		else if (unver_first(op))
+			write_unver(op);
 		else if (op->kind == K_WRITE)
+			write_store(op);
+		else
+			zero_store(op);
+		break;
+	case P_UNVER:
+		if (op->kind == K_WRITE)
 			write_store(op);
 		else
 			zero_store(op);
@@ -543,6 +604,8 @@ static void op_finish(struct shard_store_op *op)
 				   op->o.volume, op->o.object,
 				   strerror(-op->err));
 	}
+	if (op->err && op->log_n)
+		store_log_fail(st, &op->o, op->log_n);
 	next = store_order_leave(st, &op->qe);
 	op->done(op->arg, op->err);
 	op_free(op);
@@ -618,6 +681,8 @@ static int op_submit(struct shard_store *st, enum kind kind,
 	}
 	if (store_order_enter(st, &op->qe, o, &first))
 		goto nomem;
+	if (kind != K_READ && ver && len)
+		op->log_n = store_log_add(st, o, off, len, ver, first);
 	if (first)
 		op_run(op);
 	return 0;

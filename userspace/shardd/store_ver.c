@@ -3,10 +3,11 @@
  * Object versions across restarts (store.h, struct shard_ver).
  *
  * store_op.c records a change's version in the object's table entry
- * only after the change's data was written. Within one boot of the
- * machine that order holds for whoever reads the store next: a daemon
- * that dies leaves its completed writes in the page cache or on the
- * device. After the machine itself went down it does not: data and
+ * only after the change's data was written, and before the data sets
+ * the entry to the unknown version. Within one boot of the machine that
+ * order holds for whoever reads the store next: a daemon that dies
+ * leaves its completed writes in the page cache or on the device, and
+ * an object it was changing at no version. After the machine itself went down it does not: data and
  * entry may have reached the disk in either order, or one of them not
  * at all. So the superblock records the kernel's boot id at every open
  * and a clean mark at every close, and a store that was neither closed

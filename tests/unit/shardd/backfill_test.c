@@ -231,6 +231,107 @@ TEST_F(session, backfill_copies_what_differs)
 }
 
 /*
+ * Delta recovery. Daemon 7, a member of an odd PG of daemon 8's (this
+ * test), takes three changes to object A from 8 (V1: 8 KiB at 0; V2:
+ * 512 bytes at 1 MiB + 4.5 KiB; V3: zeroes over 8 KiB at 3 MiB) and
+ * one to B. A map then makes 7 the PG's primary and 8 its backfill
+ * target, 8 listing A at V1 and B at a version 7 never had. A comes as
+ * the blocks changed since V1 only, the last piece flagged WHOLE with
+ * V3; B whole.
+ */
+TEST_F(session, backfill_sends_only_what_changed)
+{
+	static const char *const extra[] = { "--heartbeat-ms", "60000", NULL };
+	static const uint32_t even_mine[2] = { 7, 8 };
+	const uint32_t pg = 5;		/* odd: 8's at epoch 5 */
+	const struct shard_ver v1 = { 5, 300 }, v2 = { 5, 301 },
+			       v3 = { 5, 302 }, vb = { 5, 303 };
+	struct shard_list_entry list[2];
+	struct fake_mapd *m = &self->m;
+	unsigned int a_pieces = 0, b_pieces = 0;
+	unsigned char want[4096];
+	struct shard_req_h h;
+	struct shard_ver v;
+	uint64_t from = 0, a, b;
+	json_t *msg;
+	int lfd, pfd, fd, k;
+
+	a = object_of_pg(pg, &from);
+	b = object_of_pg(pg, &from);
+	lfd = start_with_peer8(&self->d, m, extra, 2, even_mine, NULL);
+	ASSERT_LE(0, lfd);
+	pfd = self->fd = peer8_connect(self->d.port);
+	ASSERT_LE(0, pfd);
+	fill(self->a, 8192, 40);
+	ASSERT_EQ(SHARD_S_OK, rep_call(pfd, SHARD_OP_REP_WRITE, a, 0, 8192,
+				       self->a, &v1));
+	fill(self->a, 512, 41);
+	ASSERT_EQ(SHARD_S_OK, rep_call(pfd, SHARD_OP_REP_WRITE, a,
+				       (1U << 20) + 4096 + 512, 512, self->a,
+				       &v2));
+	ASSERT_EQ(SHARD_S_OK, rep_call(pfd, SHARD_OP_REP_ZERO, a, 3U << 20,
+				       8192, NULL, &v3));
+	fill(self->a, 8192, 42);
+	ASSERT_EQ(SHARD_S_OK, rep_call(pfd, SHARD_OP_REP_WRITE, b, 0, 8192,
+				       self->a, &vb));
+	close(pfd);
+
+	fd = self->fd = client_hello(self->d.port);
+	ASSERT_LE(0, fd);
+	pfd = backfill_begins(m, fd, lfd, pg, &h);
+	ASSERT_LE(0, pfd);
+	list[0] = entry(a < b ? a : b, a < b ? v1 : (struct shard_ver){ 5, 9 });
+	list[1] = entry(a < b ? b : a, a < b ? (struct shard_ver){ 5, 9 } : v1);
+	ASSERT_EQ(0, reply_list(pfd, &h, list, 2));
+
+	/* A's two runs of changed blocks and B's four pieces, in any order
+	 * between the objects, each object's in order. */
+	for (k = 0; k < 6; k++) {
+		ASSERT_TRUE(readable(pfd, 5000));
+		ASSERT_EQ(0, peer_recv_req_ver(pfd, &h, self->b, &v));
+		ASSERT_EQ(SHARD_OP_REP_WRITE, h.opcode);
+		if (h.object == b) {
+			EXPECT_EQ(b_pieces << 20, h.offset);
+			EXPECT_EQ(SHARD_MAX_IO, h.len);
+			EXPECT_EQ(++b_pieces == 4 ? SHARD_REP_F_WHOLE : 0,
+				  rep_flags_in);
+			if (b_pieces == 4)
+				EXPECT_TRUE(shard_ver_eq(&vb, &v));
+		} else {
+			ASSERT_EQ(a, h.object);
+			a_pieces++;
+			if (a_pieces == 1) {
+				/* The block V2 changed, whole. */
+				EXPECT_EQ((1U << 20) + 4096, h.offset);
+				EXPECT_EQ(4096, h.len);
+				memset(want, 0, sizeof(want));
+				fill(want + 512, 512, 41);
+				EXPECT_EQ(0, memcmp(want, self->b, 4096));
+				EXPECT_EQ(0, rep_flags_in);
+				EXPECT_FALSE(shard_ver_known(&v));
+			} else {
+				/* V3's zeroes, with A's version now. */
+				EXPECT_EQ(3U << 20, h.offset);
+				EXPECT_EQ(8192, h.len);
+				memset(want, 0, sizeof(want));
+				EXPECT_EQ(0, memcmp(want, self->b, 4096));
+				EXPECT_EQ(0, memcmp(want, self->b + 4096,
+						    4096));
+				EXPECT_EQ(SHARD_REP_F_WHOLE, rep_flags_in);
+				EXPECT_TRUE(shard_ver_eq(&v3, &v));
+			}
+		}
+		ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 6));
+	}
+	EXPECT_EQ(2, a_pieces);
+	EXPECT_EQ(4, b_pieces);
+	ASSERT_EQ(0, mapd_expect(m, "pg-backfilled", 5000, &msg));
+	json_decref(msg);
+	EXPECT_FALSE(readable(pfd, 200));
+	ASSERT_EQ(0, close_and_stop(&self->d, lfd, pfd, &self->fd));
+}
+
+/*
  * The target's list comes in pages: a full one is followed by a
  * request from the object after its last. A list that goes backwards,
  * or an error instead of one, fails the job, which starts over with the

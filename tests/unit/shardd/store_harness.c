@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* What the store's tests share (store_harness.h). */
+#define _GNU_SOURCE
 #include <endian.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ring.h"
@@ -118,4 +121,28 @@ bool is_zero(const unsigned char *buf, size_t len)
 		if (buf[i])
 			return false;
 	return true;
+}
+
+int corrupt(const char *path, const unsigned char *pat, size_t len)
+{
+	struct stat stb;
+	unsigned char *buf, *hit;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDWR);
+	if (fd < 0 || fstat(fd, &stb) < 0)
+		return -1;
+	buf = malloc((size_t)stb.st_size);
+	if (buf && pread(fd, buf, (size_t)stb.st_size, 0) == stb.st_size) {
+		hit = memmem(buf, (size_t)stb.st_size, pat, len);
+		if (hit) {
+			unsigned char c = (unsigned char)(hit[len / 2] ^ 0x40);
+
+			if (pwrite(fd, &c, 1, hit - buf + len / 2) == 1)
+				ret = 0;
+		}
+	}
+	free(buf);
+	close(fd);
+	return ret;
 }

@@ -54,6 +54,9 @@ int st_zero_v(struct shard_store *st, const struct shard_obj *o,
 int store_open_raw(const char *path, unsigned char sb[128],
 		   uint64_t *table_off);
 
+/* Flips one byte of the first occurrence of pat in the file at path
+ * (through the page cache: an open store sees it). 0 or -1. */
+int corrupt(const char *path, const unsigned char *pat, size_t len);
 void fill(unsigned char *buf, size_t len, unsigned int seed);
 bool is_zero(const unsigned char *buf, size_t len);
 

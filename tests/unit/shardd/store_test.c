@@ -175,31 +175,6 @@ TEST_F(store, nospc_and_discard_frees_slot)
 	ASSERT_TRUE(is_zero(self->b, 4096));
 }
 
-/* Flips one byte of the first occurrence of pat in the file. */
-static int corrupt(const char *path, const unsigned char *pat, size_t len)
-{
-	struct stat stb;
-	unsigned char *buf, *hit;
-	int fd, ret = -1;
-
-	fd = open(path, O_RDWR);
-	if (fd < 0 || fstat(fd, &stb) < 0)
-		return -1;
-	buf = malloc((size_t)stb.st_size);
-	if (buf && pread(fd, buf, (size_t)stb.st_size, 0) == stb.st_size) {
-		hit = memmem(buf, (size_t)stb.st_size, pat, len);
-		if (hit) {
-			unsigned char c = (unsigned char)(hit[len / 2] ^ 0x40);
-
-			if (pwrite(fd, &c, 1, hit - buf + len / 2) == 1)
-				ret = 0;
-		}
-	}
-	free(buf);
-	close(fd);
-	return ret;
-}
-
 TEST_F(store, crc_mismatch_detected)
 {
 	struct shard_obj o = OBJ4M(5);

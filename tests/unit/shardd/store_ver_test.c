@@ -17,6 +17,7 @@
 
 #include "crc.h"
 #include "log.h"
+#include "ring.h"
 #include "store.h"
 #include "store_harness.h"
 #include "kselftest_harness.h"
@@ -307,6 +308,149 @@ TEST_F(ver, unreadable_entry_slot_not_reused)
 	o.object = 101;
 	ASSERT_EQ(0, st_read(self->st, &o, 0, 4096, self->b));
 	EXPECT_EQ(0, memcmp(self->a, self->b, 4096));
+}
+
+/* Little-endian u64 at p. */
+static uint64_t le64_at(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+/*
+ * Opens the store file at path beside the open store (through the page
+ * cache, what a killed daemon leaves) and finds o's table entry: the
+ * fd, the entry's position in *ent_pos and o's data in *data_pos; -1
+ * if not found.
+ */
+static int find_entry(const char *path, const struct shard_obj *o,
+		      uint64_t *ent_pos, uint64_t *data_pos)
+{
+	unsigned char sb[128], ent[64];
+	uint64_t table_off;
+	uint32_t nslots, i;
+	int fd = store_open_raw(path, sb, &table_off);
+
+	if (fd < 0)
+		return -1;
+	memcpy(&nslots, sb + 28, 4);
+	nslots = le32toh(nslots);
+	for (i = 0; i < nslots; i++) {
+		if (pread(fd, ent, 64, (off_t)(table_off + i * 64)) != 64)
+			break;
+		if ((ent[5] & 1) && le64_at(ent + 8) == o->volume &&
+		    le64_at(ent + 16) == o->object) {
+			*ent_pos = table_off + i * 64;
+			*data_pos = le64_at(sb + 48) +
+				    ((uint64_t)i << SHARD_STORE_SLOT_ORDER);
+			return fd;
+		}
+	}
+	close(fd);
+	return -1;
+}
+
+/* The sequence number the entry at pos names on disk. */
+static uint64_t disk_seq(int fd, uint64_t pos)
+{
+	unsigned char ent[64];
+
+	if (pread(fd, ent, 64, (off_t)pos) != 64)
+		return UINT64_MAX;
+	return le64_at(ent + 32);
+}
+
+/*
+ * A daemon killed in the middle of a change: whenever the change's data
+ * is on disk, the object's table entry there no longer names the
+ * version before it, so that the copy is not taken for that version's
+ * bytes. Stepped one ring dispatch at a time, for a write and then a
+ * zero.
+ */
+TEST_F(ver, entry_unknown_while_data_changes)
+{
+	struct shard_obj o = OBJ4M(6);
+	unsigned char blk[4096], zero[4096] = { 0 };
+	const unsigned char *want[2] = { self->b, zero };
+	uint64_t pos, data;
+	unsigned int seen = 0;
+	int fd, k;
+
+	fill(self->a, 8192, 3);
+	fill(self->b, 4096, 4);
+	/* Two blocks: the zero of one leaves the object there. */
+	ASSERT_EQ(0, st_write_v(self->st, &o, 8192, 8192, self->a, 5, 60));
+	fd = find_entry(self->path, &o, &pos, &data);
+	ASSERT_LE(0, fd);
+	for (k = 0; k < 2; k++) {
+		const struct shard_ver v = { 6, 61 + (uint64_t)k };
+		const uint64_t old_seq = k ? 61 : 60;
+		struct res r = { 0 };
+
+		ASSERT_EQ(0, k ? shard_store_zero(self->st, &o, 8192, 4096, &v,
+						  on_done, &r) :
+			  shard_store_write(self->st, &o, 8192, 4096, self->b,
+					    &v, on_done, &r));
+		while (!r.done) {
+			ASSERT_LE(0, io_uring_submit_and_wait(&ring, 1));
+			shard_ring_dispatch(&ring);
+			ASSERT_EQ(4096, pread(fd, blk, 4096,
+					      (off_t)data + 8192));
+			if (memcmp(blk, want[k], 4096) ||
+			    disk_seq(fd, pos) == v.seq)
+				continue;
+			seen |= 1U << k;
+			EXPECT_NE(old_seq, disk_seq(fd, pos));
+		}
+		ASSERT_EQ(0, r.err);
+		EXPECT_EQ(v.seq, disk_seq(fd, pos));
+		EXPECT_TRUE(ver_is(self->st, &o, v.epoch, v.seq));
+	}
+	/* Both changes were seen with their data written and no version
+	 * yet. */
+	EXPECT_EQ(3u, seen);
+	close(fd);
+}
+
+/*
+ * Writes queued one behind the other on an object: the entry goes to
+ * no version once and, at the end, names the last one's version; never
+ * one in between, which the next write would replace at once.
+ */
+TEST_F(ver, run_of_changes_names_the_last)
+{
+	struct shard_obj o = OBJ4M(6);
+	struct res r[3] = { { 0 } };
+	uint64_t pos, data, seq;
+	int fd, k;
+
+	fill(self->a, 3 * 4096, 5);
+	ASSERT_EQ(0, st_write_v(self->st, &o, 0, 4096, self->a, 5, 70));
+	fd = find_entry(self->path, &o, &pos, &data);
+	ASSERT_LE(0, fd);
+	for (k = 0; k < 3; k++)
+		ASSERT_EQ(0, shard_store_write(self->st, &o, 4096 * (uint32_t)k,
+					       4096, self->a + 4096 * k,
+					       &(struct shard_ver){ 6, 71 + k },
+					       on_done, &r[k]));
+	while (!r[2].done) {
+		ASSERT_LE(0, io_uring_submit_and_wait(&ring, 1));
+		shard_ring_dispatch(&ring);
+		seq = disk_seq(fd, pos);
+		EXPECT_TRUE(seq == 70 || seq == 0 || seq == 73);
+	}
+	for (k = 0; k < 3; k++)
+		ASSERT_EQ(0, r[k].err);
+	EXPECT_EQ(73u, disk_seq(fd, pos));
+	EXPECT_TRUE(ver_is(self->st, &o, 6, 73));
+	close(fd);
+	/* What a daemon killed now would leave keeps it. */
+	ASSERT_EQ(0, reopen(self));
+	EXPECT_TRUE(ver_is(self->st, &o, 6, 73));
+	ASSERT_EQ(0, st_read(self->st, &o, 0, 3 * 4096, self->b));
+	EXPECT_EQ(0, memcmp(self->a, self->b, 3 * 4096));
 }
 
 TEST_HARNESS_MAIN

@@ -21,11 +21,12 @@
 #     from another member's copy;
 #  6b. a deep scrub (shardctl pg deep-scrub) of that PG and of one whose
 #     member's copy is damaged repairs both, and a second finds nothing;
-#  6c. a member misses one 64 KiB write and the discard of a whole
-#     object while it is down: when it is back, the backfills compare
-#     versions, copy the written object only and remove the discarded
-#     one there, and a deep scrub of the written one's PG finds the
-#     copies equal;
+#  6c. a member misses one 64 KiB write into an object it holds and the
+#     discard of a whole object while it is down: when it is back, the
+#     backfills compare versions, copy the 64 KiB written only (the
+#     primary's change log reaches back to the member's version) and
+#     remove the discarded object there, and a deep scrub of the
+#     written one's PG finds the copies equal;
 #  6d. a fourth daemon joins, and the daemon that is primary of most
 #     objects is marked out: its copies are rebuilt on the others (every
 #     PG active+clean with three members, none of them the daemon out),
@@ -487,18 +488,33 @@ backfill_removed() {
 		awk '{ s += $1 } END { print s + 0 }'
 }
 
-# The copies the daemons made while backfilling, summed from their logs:
-# "OBJECTS objects, MIB MiB", less the first SKIP_O objects and SKIP_M
-# MiB if given.
-backfill_totals() {
-	cat "$SHARD_T"/d*.log | awk -v so="${1:-0}" -v sm="${2:-0}" '
+# The copies the daemons made while backfilling, summed from their logs
+# ("done: N objects, S KiB|MiB in"): "OBJECTS KIB".
+backfill_counts() {
+	cat "$SHARD_T"/d*.log | awk '
 		/backfill of .* done:/ {
-			for (i = 1; i <= NF; i++) {
+			for (i = 1; i + 2 <= NF; i++) {
 				if ($(i + 1) == "objects,") o += $i
-				if ($(i + 1) == "MiB") m += $i
+				if ($(i + 2) != "in") continue
+				if ($(i + 1) == "KiB") k += $i
+				if ($(i + 1) == "MiB") k += $i * 1024
 			}
 		}
-		END { printf "%d objects, %d MiB", o - so, m - sm }'
+		END { printf "%d %d\n", o, k }'
+}
+
+# The same as "OBJECTS objects, SIZE", less the first SKIP_O objects and
+# SKIP_K KiB if given.
+backfill_totals() {
+	local o k
+	read -r o k < <(backfill_counts)
+	o=$((o - ${1:-0}))
+	k=$((k - ${2:-0}))
+	if [ "$k" -lt 10240 ]; then
+		echo "$o objects, $k KiB"
+	else
+		echo "$o objects, $((k >> 10)) MiB"
+	fi
 }
 
 clean_wait=$(_shard_scaled 120 400)
@@ -663,36 +679,42 @@ t_deep_scrub() {
 ktap_test deep-scrub-finds-and-repairs t_deep_scrub
 
 # A member back after missing one change catches up by versions: of all
-# the objects its PGs hold, only the changed one is copied.
+# the objects its PGs hold, only the changed one is copied, and of that
+# one only the 64 KiB written (the primary's change log reaches back to
+# the member's version).
 t_delta_recovery() {
 	local off=$((60 << 20)) gone=$((56 << 20)) prim pg pgn who wport wname
-	local bo bm r0 copied n try rc=0
+	local bo bk r0 copied n try rc=0
 	read -r prim _ pg < <(rep primary-at ack "$off")
 	pgn=$((16#${pg#*.}))	# the daemons log PG numbers in decimal
 	read -r who wport _ < <(rep victim data "$prim")
 	wname=$(name_of_port "$wport")
-	# An object on every member, discarded whole while one is away.
-	ack_write "$gone" 16 "$SHARD_T/dd-gone.err" ||
+	# An object on every member, discarded whole while one is away;
+	# another, of which 64 KiB change while it is away.
+	ack_write "$gone" 16 "$SHARD_T/dd-gone.err" &&
+	ack_write "$off" 16 "$SHARD_T/dd-gone.err" ||
 		{ ktap_diag "write failed: $(cat "$SHARD_T/dd-gone.err")"; return 1; }
-	read -r bo _ bm _ < <(backfill_totals)
+	head -c $((64 << 10)) /dev/urandom >"$SHARD_T/pattern-delta"
+	read -r bo bk < <(backfill_counts)
 	r0=$(backfill_removed)
 	ktap_diag "kill -9 $wname (daemon $who), a member of PG $pg"
 	_shard_kill "$wname" 9
 	rep wait "$who" down 30 || { diag_state "daemon $who still mapped"; return 1; }
-	ack_write "$off" 1 "$SHARD_T/dd-delta.err" ||
+	dd if="$SHARD_T/pattern-delta" of="$ack" bs=64k count=1 \
+		seek=$(((off >> 16) + 1)) oflag=direct 2>"$SHARD_T/dd-delta.err" ||
 		{ ktap_diag "write failed: $(cat "$SHARD_T/dd-delta.err")"; return 1; }
 	blkdiscard -o "$gone" -l $((4 << 20)) "$ack" ||
 		{ ktap_diag "blkdiscard of the object at $gone failed"; return 1; }
 	_shard_daemon "$wname"
 	rep wait-clean 3 "$clean_wait" ||
 		{ diag_state "daemon $who did not rejoin every PG"; return 1; }
-	copied=$(backfill_totals "$bo" "$bm")
+	copied=$(backfill_totals "$bo" "$bk")
 	ktap_diag "daemon $who back after missing one write and one discarded object: $copied copied, $(($(backfill_removed) - r0)) removed"
 	grep -h "backfill of .* to daemon $who .*done:" "$SHARD_T"/d*.log |
 		tail -3 | sed 's/^/# /'
 	case $copied in
-	"1 objects, 4 MiB") ;;
-	*) ktap_diag "expected exactly the changed object to be copied"; rc=1 ;;
+	"1 objects, 64 KiB") ;;
+	*) ktap_diag "expected exactly the 64 KiB changed to be copied"; rc=1 ;;
 	esac
 	[ $(($(backfill_removed) - r0)) = 1 ] ||
 		{ ktap_diag "expected the discarded object to be removed there"; rc=1; }
@@ -716,7 +738,9 @@ t_delta_recovery() {
 	grep -h "deep scrub of pool .* PG $pgn done" "$SHARD_T"/d*.log |
 		tail -1 | grep -q ' 0 errors, 0 repaired' ||
 		{ ktap_diag "the copies of PG $pg differ"; rc=1; }
-	ack_reads_back "$off" 1 >/dev/null ||
+	ack_reads_back "$off" 1 >/dev/null &&
+	cmp <(dd if="$ack" bs=64k skip=$(((off >> 16) + 1)) count=1 \
+		iflag=direct 2>/dev/null) "$SHARD_T/pattern-delta" ||
 		{ ktap_diag "the object does not read back"; rc=1; }
 	[ $rc = 0 ] || diag_state "delta recovery"
 	return $rc
@@ -741,13 +765,13 @@ iops_of() {
 # active+clean with three members, none of them the daemon out, the
 # volume verifies, and the amount copied is taken from the daemons' logs.
 t_out_rebuild() {
-	local out oport bo bm rc=0
+	local out oport bo bk rc=0
 	_shard_daemon d3
 	_shard_wait_daemons 4 || { ktap_diag "d3 did not register"; return 1; }
 	rep wait-clean 3 "$clean_wait" ||
 		{ diag_state "d3 did not join its placement"; return 1; }
 	ktap_diag "after d3 joined: copied $(backfill_totals) in all so far"
-	read -r bo _ bm _ < <(backfill_totals)
+	read -r bo bk < <(backfill_counts)
 	read -r out oport _ < <(rep victim data)
 	# Client reads with no recovery going on, then while it runs.
 	iops_job fio-iops-idle.log
@@ -759,7 +783,7 @@ t_out_rebuild() {
 	# rebuild (read once it is over; the rebuild may be done by now).
 	_shardctl status >"$SHARD_T/status-rebuild.txt" 2>&1
 	_shardctl --json status >"$SHARD_T/status-rebuild.json" 2>&1
-	ktap_diag "random 4k reads: $(iops_of fio-iops-idle.log) IOPS idle, $(iops_of fio-iops-recovery.log) during the rebuild ($(backfill_totals "$bo" "$bm") copied by its end)"
+	ktap_diag "random 4k reads: $(iops_of fio-iops-idle.log) IOPS idle, $(iops_of fio-iops-recovery.log) during the rebuild ($(backfill_totals "$bo" "$bk") copied by its end)"
 	ktap_diag "status during the rebuild: $(grep -m1 '^recovery:' "$SHARD_T/status-rebuild.txt" ||
 		head -c 300 "$SHARD_T/status-rebuild.txt")"
 	rep recovery show "$SHARD_T/status-rebuild.json" ||
@@ -767,7 +791,7 @@ t_out_rebuild() {
 	rep wait-clean 3 "$clean_wait" ||
 		{ diag_state "daemon $out's PGs were not rebuilt"; rc=1; }
 	rep absent "$out" || rc=1
-	ktap_diag "rebuilt after daemon $out went out: $(backfill_totals "$bo" "$bm") copied"
+	ktap_diag "rebuilt after daemon $out went out: $(backfill_totals "$bo" "$bk") copied"
 	fio_job fio-verify-out.log "${rw_job[@]}" --verify_only=1 ||
 		{ diag_state "verify after the rebuild failed"; rc=1; }
 	return $rc
