@@ -8,9 +8,10 @@
  * side, one push at a time (push.c), and reports to mapd when every push
  * was answered. A copy sends only the blocks changed since the target's
  * version when our store's change log still reaches back to it (a
- * member back after a short absence), else the whole object. A job that fails (the target's list, an object
- * unreadable here, a member's error, mapd refusing the report) starts
- * over with the next map, or once a scrub repaired our copy.
+ * member back after a short absence), else the whole object. A job
+ * that fails (the target's list, an object unreadable here, a member's
+ * error, mapd refusing the report) starts over with the next map, or
+ * once a scrub repaired our copy.
  *
  * Objects the target holds and we do not are removed there (push.c
  * sends a removal for an object we do not hold): we hold every change a
@@ -80,7 +81,7 @@ struct bf_job {
 	size_t nobjs, next_obj, done_objs;
 	size_t ncopy;			/* objs[ncopy..]: removals */
 	/* The target's version of objs[i < ncopy]: what a push needs
-	 * send (unknown: all of it). NULL before the list is in. */
+	 * to send (unknown: all of it). NULL before the list is in. */
 	struct shard_ver *theirs;
 	size_t compared, same, only_there, removed;
 	size_t partial;			/* copies of changed blocks only */
@@ -273,6 +274,12 @@ static void push_done(void *arg, int err)
 	pump(d);
 }
 
+/* The target's version of objs[i], NULL if none or not known. */
+static const struct shard_ver *their_ver(const struct bf_job *j, size_t i)
+{
+	return j->theirs && i < j->ncopy ? &j->theirs[i] : NULL;
+}
+
 static int push_start(struct bf_job *j, size_t i)
 {
 	struct shardd *d = j->d;
@@ -280,9 +287,7 @@ static int push_start(struct bf_job *j, size_t i)
 
 	if (p)
 		p->push = shard_push_start(d, j->target, &j->objs[i],
-					   j->theirs && i < j->ncopy ?
-					   &j->theirs[i] : NULL,
-					   push_done, p);
+					   their_ver(j, i), push_done, p);
 	if (!p || !p->push) {
 		free(p);
 		job_fail(j, "out of memory");
@@ -537,6 +542,14 @@ static bool may_send(struct shardd *d, uint64_t bytes)
 	return false;
 }
 
+/* What the job's next push sends: the throttle counts bytes sent,
+ * which a removal does not (it reads nothing either). */
+static uint64_t next_size(const struct bf_job *j)
+{
+	return shard_push_size(j->d, &j->objs[j->next_obj],
+			       their_ver(j, j->next_obj));
+}
+
 static void pump_once(struct shardd *d)
 {
 	struct bf_job *j;
@@ -547,8 +560,8 @@ static void pump_once(struct shardd *d)
 		for (j = d->bf_jobs; j; j = j->next) {
 			if (j->failed || j->tlist || j->next_obj == j->nobjs)
 				continue;
-			if (!j->sync && (throttled || !may_send(d,
-				1ULL << j->objs[j->next_obj].order))) {
+			if (!j->sync && (throttled ||
+					 !may_send(d, next_size(j)))) {
 				throttled = true;
 				continue;
 			}

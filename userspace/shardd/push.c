@@ -186,6 +186,34 @@ static unsigned int plan(const uint64_t *blocks, uint32_t size,
 	return n;
 }
 
+/* The blocks a push of o to a copy at version theirs sends: those
+ * changed since, or all. */
+static void pick(struct shardd *d, const struct shard_obj *o,
+		 const struct shard_ver *theirs,
+		 uint64_t blocks[SHARD_STORE_BLOCK_WORDS])
+{
+	if (!shard_store_holds(d->store, o) || !theirs ||
+	    !shard_store_changed_since(d->store, o, theirs, blocks) ||
+	    !plan(blocks, 1U << o->order, NULL))
+		memset(blocks, 0xff, SHARD_STORE_BLOCK_WORDS * sizeof(*blocks));
+}
+
+uint64_t shard_push_size(struct shardd *d, const struct shard_obj *o,
+			 const struct shard_ver *theirs)
+{
+	uint64_t blocks[SHARD_STORE_BLOCK_WORDS], bytes = 0;
+	uint32_t size = 1U << o->order, b;
+
+	if (!shard_store_holds(d->store, o))
+		return 0;
+	pick(d, o, theirs, blocks);
+	for (b = 0; b * SHARD_BLOCK_SIZE < size; b++)
+		if (block_set(blocks, b))
+			bytes += size - b * SHARD_BLOCK_SIZE < SHARD_BLOCK_SIZE ?
+				 size - b * SHARD_BLOCK_SIZE : SHARD_BLOCK_SIZE;
+	return bytes;
+}
+
 struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 				    const struct shard_obj *o,
 				    const struct shard_ver *theirs,
@@ -197,10 +225,7 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 	struct shard_push *p;
 	struct io_uring_sqe *sqe;
 
-	if (removal || !theirs ||
-	    !shard_store_changed_since(d->store, o, theirs, blocks) ||
-	    !plan(blocks, size, NULL))
-		memset(blocks, 0xff, sizeof(blocks));
+	pick(d, o, theirs, blocks);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;

@@ -332,6 +332,64 @@ TEST_F(session, backfill_sends_only_what_changed)
 }
 
 /*
+ * The throttle (--recovery-mbps) counts the bytes a push sends: at
+ * 1 MB/s, a copy of 4 KiB changed in each of two objects goes at once,
+ * where charging whole objects would hold the second back 4 s.
+ */
+TEST_F(session, throttle_counts_bytes_sent)
+{
+	static const char *const extra[] = {
+		"--heartbeat-ms", "60000", "--recovery-mbps", "1",
+		"--recovery-share", "100", NULL,
+	};
+	static const uint32_t even_mine[2] = { 7, 8 };
+	const uint32_t pg = 5;		/* odd: 8's at epoch 5 */
+	struct shard_list_entry list[2];
+	struct fake_mapd *m = &self->m;
+	struct shard_req_h h;
+	struct shard_ver v;
+	uint64_t from = 0, o[2];
+	long long at[2] = { 0, 0 };
+	int lfd, pfd, fd, k;
+
+	lfd = start_with_peer8(&self->d, m, extra, 2, even_mine, NULL);
+	ASSERT_LE(0, lfd);
+	pfd = self->fd = peer8_connect(self->d.port);
+	ASSERT_LE(0, pfd);
+	fill(self->a, 8192, 50);
+	for (k = 0; k < 2; k++) {
+		o[k] = object_of_pg(pg, &from);
+		ASSERT_EQ(SHARD_S_OK, rep_call(pfd, SHARD_OP_REP_WRITE, o[k],
+					       0, 8192, self->a,
+					       &(struct shard_ver){ 5, 400 + k }));
+		ASSERT_EQ(SHARD_S_OK, rep_call(pfd, SHARD_OP_REP_WRITE, o[k],
+					       8192, 4096, self->a,
+					       &(struct shard_ver){ 5, 410 + k }));
+	}
+	close(pfd);
+
+	fd = self->fd = client_hello(self->d.port);
+	ASSERT_LE(0, fd);
+	pfd = backfill_begins(m, fd, lfd, pg, &h);
+	ASSERT_LE(0, pfd);
+	for (k = 0; k < 2; k++)
+		list[k] = entry(o[k], (struct shard_ver){ 5, 400 + k });
+	ASSERT_EQ(0, reply_list(pfd, &h, list, 2));
+	for (k = 0; k < 2; k++) {
+		ASSERT_TRUE(readable(pfd, 8000));
+		ASSERT_EQ(0, peer_recv_req_ver(pfd, &h, self->b, &v));
+		ASSERT_EQ(o[k], h.object);
+		EXPECT_EQ(8192, h.offset);
+		EXPECT_EQ(4096, h.len);
+		EXPECT_EQ(SHARD_REP_F_WHOLE, rep_flags_in);
+		at[k] = now_ms();
+		ASSERT_EQ(0, peer_reply(pfd, &h, SHARD_S_OK, 6));
+	}
+	EXPECT_GT(1000, at[1] - at[0]);
+	ASSERT_EQ(0, close_and_stop(&self->d, lfd, pfd, &self->fd));
+}
+
+/*
  * The target's list comes in pages: a full one is followed by a
  * request from the object after its last. A list that goes backwards,
  * or an error instead of one, fails the job, which starts over with the
