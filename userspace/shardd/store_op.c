@@ -519,6 +519,16 @@ static void zero_free(struct shard_store_op *op)
 		 store_entry_pos(st, op->slot), op_free_done);
 }
 
+/* Write, zero: the data phase, once the partial blocks are merged and
+ * the entry names no version. */
+static void store_data(struct shard_store_op *op)
+{
+	if (op->kind == K_WRITE)
+		write_store(op);
+	else
+		zero_store(op);
+}
+
 /* Runs the next phase; called when the previous one has nothing left
  * in flight and did not fail. */
 static void op_step(struct shard_store_op *op)
@@ -545,16 +555,11 @@ static void op_step(struct shard_store_op *op)
 			break;
 		else if (unver_first(op))
 			write_unver(op);
-		else if (op->kind == K_WRITE)
-			write_store(op);
 		else
-			zero_store(op);
+			store_data(op);
 		break;
 	case P_UNVER:
-		if (op->kind == K_WRITE)
-			write_store(op);
-		else
-			zero_store(op);
+		store_data(op);
 		break;
 	case P_STORE:
 		if (op->kind == K_ZERO)
