@@ -193,8 +193,7 @@ static void pick(struct shardd *d, const struct shard_obj *o,
 		 uint64_t blocks[SHARD_STORE_BLOCK_WORDS])
 {
 	if (!shard_store_holds(d->store, o) || !theirs ||
-	    !shard_store_changed_since(d->store, o, theirs, blocks) ||
-	    !plan(blocks, 1U << o->order, NULL))
+	    !shard_store_changed_since(d->store, o, theirs, blocks))
 		memset(blocks, 0xff, SHARD_STORE_BLOCK_WORDS * sizeof(*blocks));
 }
 
@@ -291,11 +290,6 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 		shard_sqe_set_ev(sqe, &p->end_ev);
 	}
 	return p;
-}
-
-bool shard_push_removes(const struct shard_push *p)
-{
-	return p->removal;
 }
 
 uint64_t shard_push_bytes(const struct shard_push *p)

@@ -12,7 +12,6 @@
 #ifndef SHARDD_PUSH_H
 #define SHARDD_PUSH_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 struct shardd;
@@ -40,8 +39,6 @@ struct shard_push *shard_push_start(struct shardd *d, uint32_t target,
 /* The bytes shard_push_start would send now (0: a removal). */
 uint64_t shard_push_size(struct shardd *d, const struct shard_obj *o,
 			 const struct shard_ver *theirs);
-/* Whether it removes the object there rather than copying it. */
-bool shard_push_removes(const struct shard_push *p);
 /* The bytes of the object it sends (0 for a removal). */
 uint64_t shard_push_bytes(const struct shard_push *p);
 /* The owner no longer wants it (call only before done ran):
