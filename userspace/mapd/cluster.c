@@ -385,6 +385,15 @@ int cluster_event_fd(struct mapd *m)
 	return m->cl ? m->cl->pipe[0] : -1;
 }
 
+bool cluster_catch_up(struct mapd *m)
+{
+	struct mapd_cluster *cl = m->cl;
+	int64_t config = cl->config_rev, map = cl->map_rev;
+
+	cluster_refresh(m);
+	return cl->config_rev != config || cl->map_rev != map;
+}
+
 int cluster_commit(struct mapd *m, json_t *snap, char *err, size_t errlen)
 {
 	struct mapd_cluster *cl = m->cl;

@@ -56,6 +56,11 @@ void cluster_stop(struct mapd *m);
 /* Readable when the watch saw a change; then call cluster_refresh(). */
 int cluster_event_fd(struct mapd *m);
 void cluster_refresh(struct mapd *m);
+/*
+ * Reads etcd's state now rather than when the watch says so; true when
+ * the config or the map was newer there than here.
+ */
+bool cluster_catch_up(struct mapd *m);
 /* Lease, liveness keys, election and leader duties; about once a second. */
 void cluster_tick(struct mapd *m);
 

@@ -16,10 +16,17 @@
 #include "log.h"
 #include "mapd.h"
 
+/*
+ * Set: each change is passed on this many ms late (tests: a mapd whose
+ * view lags behind etcd, as one on a slow or busy host does).
+ */
+#define LAG_ENV		"SHARD_MAPD_TEST_WATCH_LAG_MS"
+
 struct watch_ctx {
 	struct mapd_cluster *cl;
 	struct etcd *e;
 	int64_t from;
+	long lag_ms;
 };
 
 static void wake(struct mapd_cluster *cl)
@@ -35,10 +42,16 @@ static void wake(struct mapd_cluster *cl)
 static int on_event(void *arg, enum etcd_ev_type type,
 		    const struct etcd_kv *kv, int64_t rev)
 {
+	struct watch_ctx *w = arg;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	long ms;
+
 	(void)type;
 	(void)kv;
 	(void)rev;
-	wake(arg);
+	for (ms = 0; ms < w->lag_ms && !w->cl->stop; ms += 10)
+		nanosleep(&tick, NULL);
+	wake(w->cl);
 	return 0;
 }
 
@@ -54,7 +67,7 @@ static void *watch_main(void *arg)
 		last = w->from > 0 ? w->from - 1 : 0;
 		/* Whatever happened while we were not watching. */
 		wake(cl);
-		ret = etcd_watch(w->e, cl->prefix, w->from, on_event, cl,
+		ret = etcd_watch(w->e, cl->prefix, w->from, on_event, w,
 				 &cl->stop, &last);
 		if (cl->stop)
 			break;
@@ -80,6 +93,8 @@ int cluster_watch_start(struct mapd *m)
 		return -ENOMEM;
 	w->cl = cl;
 	w->from = cl->watch_from;
+	if (getenv(LAG_ENV))
+		w->lag_ms = strtol(getenv(LAG_ENV), NULL, 10);
 	/* Handles are per thread. */
 	w->e = etcd_open(cl->endpoints, cl->timeout_ms, err, sizeof(err));
 	if (!w->e) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "cmds.h"
 #include "dispatch.h"
 
@@ -15,38 +16,44 @@
 static const struct {
 	const char *name;
 	cmd_fn fn;
+	/*
+	 * A person's change, whose refusal may come from a view behind
+	 * etcd's: a cluster mapd catches up and tries again before it
+	 * refuses (unblocklist on one mapd just after a fence on another).
+	 */
+	bool change;
 } commands[] = {
-	{ "daemon-register",	cmd_daemon_register },
-	{ "create",		cmd_create },
-	{ "rm",			cmd_rm },
-	{ "ls",			cmd_ls },
-	{ "resize",		cmd_resize },
-	{ "map",		cmd_map },
-	{ "unmap",		cmd_unmap },
-	{ "status",		cmd_status },
-	{ "daemon-heartbeat",	cmd_daemon_heartbeat },
-	{ "daemon-report",	cmd_daemon_report },
-	{ "map-get",		cmd_map_get },
-	{ "map-show",		cmd_map_show },
-	{ "daemon-ls",		cmd_daemon_ls },
-	{ "daemon-out",		cmd_daemon_out },
-	{ "daemon-in",		cmd_daemon_in },
-	{ "daemon-rm",		cmd_daemon_rm },
-	{ "pool-create",	cmd_pool_create },
-	{ "pool-ls",		cmd_pool_ls },
-	{ "pool-rm",		cmd_pool_rm },
-	{ "pg-ls",		cmd_pg_ls },
-	{ "pg-backfilled",	cmd_pg_backfilled },
-	{ "pg-scrub",		cmd_pg_scrub },
-	{ "pool-scrub",		cmd_pool_scrub },
-	{ "pg-scrubbed",	cmd_pg_scrubbed },
-	{ "cluster-create",	cmd_cluster_create },
-	{ "cluster-join",	cmd_cluster_join },
-	{ "client-blocklist",	cmd_client_blocklist },
-	{ "client-unblocklist",	cmd_client_unblocklist },
-	{ "client-ls",		cmd_client_ls },
-	{ "client-auto-fence",	cmd_client_auto_fence },
-	{ "recovery-share",	cmd_recovery_share },
+	{ "daemon-register",	cmd_daemon_register, false },
+	{ "create",		cmd_create, true },
+	{ "rm",			cmd_rm, true },
+	{ "ls",			cmd_ls, false },
+	{ "resize",		cmd_resize, true },
+	{ "map",		cmd_map, true },
+	{ "unmap",		cmd_unmap, true },
+	{ "status",		cmd_status, false },
+	{ "daemon-heartbeat",	cmd_daemon_heartbeat, false },
+	{ "daemon-report",	cmd_daemon_report, false },
+	{ "map-get",		cmd_map_get, false },
+	{ "map-show",		cmd_map_show, false },
+	{ "daemon-ls",		cmd_daemon_ls, false },
+	{ "daemon-out",		cmd_daemon_out, true },
+	{ "daemon-in",		cmd_daemon_in, true },
+	{ "daemon-rm",		cmd_daemon_rm, true },
+	{ "pool-create",	cmd_pool_create, true },
+	{ "pool-ls",		cmd_pool_ls, false },
+	{ "pool-rm",		cmd_pool_rm, true },
+	{ "pg-ls",		cmd_pg_ls, false },
+	{ "pg-backfilled",	cmd_pg_backfilled, false },
+	{ "pg-scrub",		cmd_pg_scrub, true },
+	{ "pool-scrub",		cmd_pool_scrub, true },
+	{ "pg-scrubbed",	cmd_pg_scrubbed, false },
+	{ "cluster-create",	cmd_cluster_create, false },
+	{ "cluster-join",	cmd_cluster_join, false },
+	{ "client-blocklist",	cmd_client_blocklist, true },
+	{ "client-unblocklist",	cmd_client_unblocklist, true },
+	{ "client-ls",		cmd_client_ls, false },
+	{ "client-auto-fence",	cmd_client_auto_fence, true },
+	{ "recovery-share",	cmd_recovery_share, false },
 };
 
 static json_t *error_reply(const char *msg)
@@ -59,6 +66,7 @@ json_t *mapd_handle(struct mapd *m, json_t *req)
 	char err[ERRLEN] = "";
 	const char *cmd;
 	json_t *reply;
+	bool caught_up = false;
 	int ret, attempt;
 	double start;
 	size_t i;
@@ -90,6 +98,14 @@ json_t *mapd_handle(struct mapd *m, json_t *req)
 			return NULL;
 		err[0] = '\0';
 		ret = commands[i].fn(m, req, reply, err);
+		if (ret && ret != -EAGAIN && m->cl && commands[i].change &&
+		    !caught_up) {
+			caught_up = true;
+			if (cluster_catch_up(m)) {
+				json_decref(reply);
+				continue;
+			}
+		}
 		if (ret != -EAGAIN || !m->cl || mapd_now() - start > RETRY_FOR)
 			break;
 		json_decref(reply);

@@ -4,6 +4,8 @@
  * shard-mapd processes (--no-kernel). A change made on either mapd goes
  * into the config document, and the leader writes a new map epoch for
  * it (the map repeats the list), so that every mapd's daemons fetch it.
+ * A mapd whose view lags behind etcd's catches up before it refuses a
+ * change.
  */
 #include <errno.h>
 #include <signal.h>
@@ -186,6 +188,49 @@ TEST_F_TIMEOUT(cbl, changes_reach_every_mapd, 60)
 	EXPECT_STREQ("", list);
 	in_etcd(self, "map", list, sizeof(list));
 	EXPECT_STREQ("", list);
+}
+
+/*
+ * b hears of etcd's changes 3 s late (SHARD_MAPD_TEST_WATCH_LAG_MS): an
+ * address a has just listed is not on b's list yet, but b lifts it.
+ */
+TEST_F_TIMEOUT(cbl, lagging_mapd_catches_up, 60)
+{
+	char list[256];
+	json_t *r;
+
+	MAPD_NEED_ENV(&self->env);
+	ASSERT_EQ(0, mapd_proc_start(&self->m[0], self->env.dir, "a",
+				     self->env.etcd.url, CLUSTER, GRACE));
+	self->n = 1;
+	ASSERT_EQ(0, mapd_proc_wait_ready(&self->m[0], 15000));
+	ASSERT_LE(0, WAIT_FOR(10000, mapd_leader_index(self->m, 1) == 0));
+	setenv("SHARD_MAPD_TEST_WATCH_LAG_MS", "3000", 1);
+	ASSERT_EQ(0, mapd_proc_start(&self->m[1], self->env.dir, "b",
+				     self->env.etcd.url, CLUSTER, GRACE));
+	unsetenv("SHARD_MAPD_TEST_WATCH_LAG_MS");
+	self->n = 2;
+	ASSERT_EQ(0, mapd_proc_wait_ready(&self->m[1], 15000));
+	ASSERT_LE(0, WAIT_FOR(10000, everywhere(self, 0, "") > 0));
+
+	r = mapd_req(&self->m[0], "{\"cmd\":\"client-blocklist\",\"addr\":\"10.0.0.7\"}");
+	ASSERT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
+	json_decref(r);
+	r = mapd_req(&self->m[1], "{\"cmd\":\"client-ls\"}");
+	joined(r, list, sizeof(list));
+	json_decref(r);
+	EXPECT_STREQ("", list) TH_LOG("b does lag behind");
+	r = mapd_req(&self->m[1], "{\"cmd\":\"client-unblocklist\",\"addr\":\"10.0.0.7\"}");
+	EXPECT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
+	json_decref(r);
+	in_etcd(self, "config", list, sizeof(list));
+	EXPECT_STREQ("", list);
+
+	/* Not listed, wherever one looks: still refused. */
+	r = mapd_req(&self->m[1], "{\"cmd\":\"client-unblocklist\",\"addr\":\"10.0.0.7\"}");
+	EXPECT_FALSE(mapd_ok(r));
+	EXPECT_STREQ("10.0.0.7 is not blocklisted", mapd_error(r));
+	json_decref(r);
 }
 
 TEST_HARNESS_MAIN

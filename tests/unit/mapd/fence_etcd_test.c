@@ -403,6 +403,8 @@ TEST_F_TIMEOUT(cfence, fence_lifted_before_the_mark_stays_lifted, 120)
 	mapd_proc_kill(&self->m[C]);
 	ASSERT_LE(0, WAIT_FOR(DEATH_MS, fenced_by(&self->m[A], ADDR_C, "c")));
 	ASSERT_TRUE(req_ok(&self->m[B], "{\"cmd\":\"client-unblocklist\",\"addr\":\"" ADDR_C "\"}"));
+	/* a hears of it from etcd, and does not fence c again. */
+	ASSERT_LE(0, WAIT_FOR(5000, !listed(&self->m[A], ADDR_C)));
 	EXPECT_TRUE(HOLDS_FOR(4000, !listed(&self->m[A], ADDR_C)));
 	EXPECT_FALSE(marked_dead(self));
 	EXPECT_EQ(1, mapd_proc_log_count(&self->m[A], "host c is dead (its mapd's lease ran out): fenced"));
@@ -441,6 +443,8 @@ TEST_F_TIMEOUT(cfence, hand_made_entries_stay, 120)
 	mapd_proc_kill(&self->m[C]);
 	ASSERT_LE(0, WAIT_FOR(DEATH_MS, fenced_by(&self->m[A], ADDR_C, "c")));
 	ASSERT_TRUE(req_ok(&self->m[B], "{\"cmd\":\"client-unblocklist\",\"addr\":\"" ADDR_C "\"}"));
+	/* a hears of it from etcd, and does not fence c again. */
+	ASSERT_LE(0, WAIT_FOR(5000, !listed(&self->m[A], ADDR_C)));
 	EXPECT_TRUE(HOLDS_FOR(4000, !listed(&self->m[A], ADDR_C)));
 	EXPECT_TRUE(map_past(&self->m[A], 0, BY_HAND, true));
 	EXPECT_FALSE(map_past(&self->m[A], 0, ADDR_C, true));
