@@ -17,9 +17,11 @@ static const struct {
 	const char *name;
 	cmd_fn fn;
 	/*
-	 * A person's change, whose refusal may come from a view behind
-	 * etcd's: a cluster mapd catches up and tries again before it
-	 * refuses (unblocklist on one mapd just after a fence on another).
+	 * A person's change: refused because something does or does not
+	 * exist (ENOENT, EEXIST), a cluster mapd may only be behind etcd,
+	 * so it catches up and tries again before it refuses (unblocklist
+	 * on one mapd just after a fence on another; resize on one just
+	 * after create on another).
 	 */
 	bool change;
 } commands[] = {
@@ -98,8 +100,8 @@ json_t *mapd_handle(struct mapd *m, json_t *req)
 			return NULL;
 		err[0] = '\0';
 		ret = commands[i].fn(m, req, reply, err);
-		if (ret && ret != -EAGAIN && m->cl && commands[i].change &&
-		    !caught_up) {
+		if ((ret == -ENOENT || ret == -EEXIST) && m->cl &&
+		    commands[i].change && !caught_up) {
 			caught_up = true;
 			if (cluster_catch_up(m)) {
 				json_decref(reply);

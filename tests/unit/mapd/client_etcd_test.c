@@ -192,7 +192,8 @@ TEST_F_TIMEOUT(cbl, changes_reach_every_mapd, 60)
 
 /*
  * b hears of etcd's changes 3 s late (SHARD_MAPD_TEST_WATCH_LAG_MS): an
- * address a has just listed is not on b's list yet, but b lifts it.
+ * address a has just listed is not on b's list yet, but b lifts it; a
+ * volume a has just made b has not seen, but b resizes it.
  */
 TEST_F_TIMEOUT(cbl, lagging_mapd_catches_up, 60)
 {
@@ -230,6 +231,16 @@ TEST_F_TIMEOUT(cbl, lagging_mapd_catches_up, 60)
 	r = mapd_req(&self->m[1], "{\"cmd\":\"client-unblocklist\",\"addr\":\"10.0.0.7\"}");
 	EXPECT_FALSE(mapd_ok(r));
 	EXPECT_STREQ("10.0.0.7 is not blocklisted", mapd_error(r));
+	json_decref(r);
+
+	/* A volume made on a, grown on b at once (b has not heard of it). */
+	r = mapd_req(&self->m[0], "{\"cmd\":\"create\",\"pool\":\"default\",\"name\":\"vm1\",\"size\":1048576}");
+	ASSERT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
+	json_decref(r);
+	r = mapd_req(&self->m[1], "{\"cmd\":\"resize\",\"pool\":\"default\",\"name\":\"vm1\",\"size\":2097152}");
+	EXPECT_TRUE(mapd_ok(r)) TH_LOG("%s", mapd_error(r));
+	EXPECT_EQ(2097152, json_integer_value(json_object_get(
+		json_object_get(r, "volume"), "size")));
 	json_decref(r);
 }
 
